@@ -1,0 +1,201 @@
+"""Settings: defaults < config file < environment < per-run TaskSpec.
+
+The config file is TOML, found at ``$YTT_CONFIG`` or ``$YTT_HOME/config.toml``. Environment variables
+override it; the per-run TaskSpec (see ``kernel.pipeline``) overrides both for that run only.
+
+Secrets (LLM and Deepgram keys) come only from the environment (or the config file, for people who
+keep one private) and are ``SecretStr``: they never appear in ``repr``, JSON dumps, the work_dir or
+telemetry. ``Settings.public_dict()`` is the only form that may be persisted or shown.
+
+Environment variables:
+    YTT_HOME                root for runs (``runs/``) and default outputs (``output/``); default ``~/.yt-transcript``
+    YTT_CONFIG              path of the TOML config file
+    YTT_ALLOWED_ROOTS       extra allowed roots, separated by ``os.pathsep``
+    YTT_LLM_BASE_URL, YTT_LLM_API_KEY, YTT_LLM_MODEL, YTT_LLM_PROFILE, YTT_LLM_CONCURRENCY
+    YTT_WHISPER_MODEL       ``bundled:base`` (default), a model name, or a model directory
+    DEEPGRAM_API_KEY, YTT_DEEPGRAM_BASE_URL
+    YTT_PROXY, YTT_COOKIES_FILE
+    YTT_PREFERRED_LANGUAGES comma-separated language codes, most preferred first
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+
+class ConfigError(ValueError):
+    """The configuration (file, environment or TaskSpec override) is invalid; the message says where."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMProfile(_Section):
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+    context_window: int = Field(default=8192, ge=1024)
+    max_output_tokens: int = Field(default=4096, ge=256)
+    timeout_seconds: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    streaming: bool = True
+    max_requests: int | None = Field(default=None, ge=1)
+    max_tokens_total: int | None = Field(default=None, ge=1)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+class WhisperSettings(_Section):
+    model: str = "bundled:base"
+    compute_type: str = "int8"
+    beam_size: int = Field(default=5, ge=1, le=10)
+    batched: bool = False
+    batch_size: int = Field(default=8, ge=1, le=64)
+    vad: bool = True
+    word_timestamps: bool = True
+    window_seconds: float = Field(default=300.0, gt=10)
+    cpu_threads: int = Field(default=0, ge=0)
+
+
+class DeepgramSettings(_Section):
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    model: str = "nova-3"
+    max_part_seconds: float = Field(default=1800.0, gt=10)
+
+
+class NetworkSettings(_Section):
+    proxy: str | None = None
+    cookies_file: str | None = None
+    socket_timeout: float = Field(default=30.0, gt=0)
+
+
+class Settings(_Section):
+    home: Path
+    allowed_roots: list[Path] = Field(default_factory=list)
+    preferred_languages: list[str] = Field(default_factory=lambda: ["en"])
+    llm: LLMProfile = Field(default_factory=LLMProfile)
+    llm_profiles: dict[str, LLMProfile] = Field(default_factory=dict)
+    whisper: WhisperSettings = Field(default_factory=WhisperSettings)
+    deepgram: DeepgramSettings = Field(default_factory=DeepgramSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def default_output_dir(self) -> Path:
+        return self.home / "output"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    def llm_profile(self, name: str | None) -> LLMProfile:
+        """The named LLM profile, or the default one when ``name`` is None."""
+        if name is None:
+            return self.llm
+        try:
+            return self.llm_profiles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.llm_profiles)) or "none"
+            raise ConfigError(f"unknown LLM profile {name!r}; profiles in the config file: {known}") from None
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings without secrets and without machine paths, safe to persist or show."""
+        data = self.model_dump(mode="json", exclude={"home", "allowed_roots"})
+        for section in [data["llm"], data["deepgram"], *data["llm_profiles"].values()]:
+            section["api_key"] = "set" if section.get("api_key") else None
+        return data
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+
+    def put(section: str | None, key: str, value: Any) -> None:
+        target = out if section is None else out.setdefault(section, {})
+        target[key] = value
+
+    mapping: list[tuple[str, str | None, str]] = [
+        ("YTT_LLM_BASE_URL", "llm", "base_url"),
+        ("YTT_LLM_API_KEY", "llm", "api_key"),
+        ("YTT_LLM_MODEL", "llm", "model"),
+        ("YTT_LLM_CONCURRENCY", "llm", "concurrency"),
+        ("YTT_WHISPER_MODEL", "whisper", "model"),
+        ("DEEPGRAM_API_KEY", "deepgram", "api_key"),
+        ("YTT_DEEPGRAM_BASE_URL", "deepgram", "base_url"),
+        ("YTT_PROXY", "network", "proxy"),
+        ("YTT_COOKIES_FILE", "network", "cookies_file"),
+    ]
+    for var, section, key in mapping:
+        if env.get(var):
+            put(section, key, env[var])
+    if env.get("YTT_PREFERRED_LANGUAGES"):
+        put(None, "preferred_languages", [p.strip() for p in env["YTT_PREFERRED_LANGUAGES"].split(",") if p.strip()])
+    return out
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    if env.get("YTT_HOME"):
+        return Path(env["YTT_HOME"]).expanduser().resolve()
+    return (Path.home() / ".yt-transcript").resolve()
+
+
+def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Build the effective settings.
+
+    Raises:
+        ConfigError: the config file is unreadable or a value is invalid (the message names it).
+    """
+    env = os.environ if env is None else env
+    home = default_home(env)
+    config_path = Path(env["YTT_CONFIG"]).expanduser() if env.get("YTT_CONFIG") else home / "config.toml"
+    file_data: dict[str, Any] = {}
+    if config_path.is_file():
+        try:
+            file_data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {config_path}: {exc}") from exc
+    data = _merge(file_data, _env_overrides(env))
+    if env.get("YTT_LLM_PROFILE"):
+        profile = (file_data.get("llm_profiles") or {}).get(env["YTT_LLM_PROFILE"])
+        if profile is None:
+            raise ConfigError(f"YTT_LLM_PROFILE={env['YTT_LLM_PROFILE']!r} names no profile in {config_path}")
+        data["llm"] = _merge(profile, data.get("llm", {}))
+    roots = [home, (cwd or Path.cwd()).resolve()]
+    roots += [Path(r).expanduser().resolve() for r in data.pop("allowed_roots", [])]
+    if env.get("YTT_ALLOWED_ROOTS"):
+        roots += [Path(r).expanduser().resolve() for r in env["YTT_ALLOWED_ROOTS"].split(os.pathsep) if r]
+    try:
+        return Settings(home=home, allowed_roots=roots, **data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid setting {where}: {first['msg']} (config file {config_path} or environment)") from exc
+
+
+def is_within_allowed_roots(path: Path, settings: Settings) -> bool:
+    resolved = path.expanduser().resolve()
+    return any(resolved == root or root in resolved.parents for root in settings.allowed_roots)

@@ -1,0 +1,152 @@
+"""Domain data that crosses phase boundaries: source facts, timed segments, sentences.
+
+These models are what the yt-transcript phases write into their JSON artifacts and read back. They
+are the seam between the layers: `source` produces them, `long_text` and `output` consume them.
+
+Invariants:
+- Times are seconds from the start of the media, as floats, with ``start <= end``.
+- ``Segment.kind == "non_speech"`` marks cues such as ``[music]``: they are kept for the subtitle
+  exports but never mixed into sentences.
+- ``NormalizedDocument.sentences`` are in time order and indexed ``0..n-1`` with no gaps; every later
+  stage (plan cores, merge accounting) refers to sentences by that index.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+TranscriptOrigin = Literal["subtitles", "whisper", "deepgram"]
+SegmentKind = Literal["speech", "non_speech"]
+
+
+class DomainModel(BaseModel):
+    """Base for domain models: unknown fields are refused so hand edits fail loudly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Chapter(DomainModel):
+    title: str
+    start: float = Field(ge=0)
+    end: float | None = None
+
+
+class Word(DomainModel):
+    start: float
+    end: float
+    text: str
+    probability: float | None = None
+    speaker: str | None = None
+
+
+class Segment(DomainModel):
+    """One timed piece of transcript (a subtitle cue or a recognized segment)."""
+
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    text: str
+    kind: SegmentKind = "speech"
+    speaker: str | None = None
+    words: list[Word] | None = None
+
+
+class SourceInfo(DomainModel):
+    """What we know about the source before acquiring it (the ``source.info`` artifact)."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    title: str
+    source: str  # the URL, or the local file name (never an absolute path)
+    source_kind: Literal["url", "file"]
+    webpage_url: str | None = None
+    channel: str | None = None
+    upload_date: str | None = None  # yyyy-mm-dd
+    duration: float | None = None
+    language: str | None = None
+    description: str | None = None
+    chapters: list[Chapter] = Field(default_factory=list)
+    live_status: str | None = None
+
+
+class SubtitleTrack(DomainModel):
+    """One available subtitle track, wherever it lives.
+
+    ``origin`` says where: a sidecar file beside local media (``path``, work_dir-independent file name
+    relative to the media's folder), a text stream embedded in local media (``stream_index``), or a
+    remote track listed by yt-dlp (``url``).
+    """
+
+    language: str | None
+    kind: Literal["manual", "automatic"] = "manual"
+    origin: Literal["sidecar", "embedded", "remote"]
+    ext: str
+    name: str | None = None
+    path: str | None = None
+    stream_index: int | None = None
+    url: str | None = None
+    is_original_language: bool = False  # for automatic captions: the `-orig` / video-language track
+    is_translation: bool = False  # machine-translated automatic captions: never a source text
+
+
+class AudioStream(DomainModel):
+    stream_index: int
+    codec: str | None = None
+    language: str | None = None
+    channels: int | None = None
+    sample_rate: int | None = None
+
+
+class SourceTracks(DomainModel):
+    """The ``source.tracks`` artifact: what can be acquired."""
+
+    schema_version: int = SCHEMA_VERSION
+    subtitles: list[SubtitleTrack] = Field(default_factory=list)
+    audio: list[AudioStream] = Field(default_factory=list)
+    has_audio: bool = False
+
+
+class RouteDecision(DomainModel):
+    """The ``route.decision`` artifact: which path produces the transcript, and why."""
+
+    schema_version: int = SCHEMA_VERSION
+    route: Literal["subtitles", "asr"]
+    track: SubtitleTrack | None = None
+    asr_backend: Literal["whisper", "deepgram"] | None = None
+    language: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+
+
+class TranscriptSegments(DomainModel):
+    """The ``transcript.segments`` artifact: timed segments from subtitles or speech recognition."""
+
+    schema_version: int = SCHEMA_VERSION
+    origin: TranscriptOrigin
+    language: str | None = None
+    segments: list[Segment]
+    stats: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+class Sentence(DomainModel):
+    index: int = Field(ge=0)
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    chapter_index: int | None = None
+    pause_before: float = 0.0  # silence between the previous sentence's end and this start
+
+
+class NormalizedDocument(DomainModel):
+    """The ``doc.normalized`` artifact: the transcript as ordered sentences plus export-ready lines."""
+
+    schema_version: int = SCHEMA_VERSION
+    language: str | None = None
+    origin: TranscriptOrigin
+    sentences: list[Sentence]
+    subtitle_lines: list[Segment]  # shaped lines for SRT/VTT exports (non-speech cues included)
+    chapters: list[Chapter] = Field(default_factory=list)
+    stats: dict[str, float | int | str] = Field(default_factory=dict)
