@@ -110,3 +110,9 @@ class BudgetExceededError(LLMError):
     """The run's request or token budget is spent; raise the budget or accept the degraded result."""
 
     code = "budget_exceeded"
+
+
+class StopRequested(YTTError):  # noqa: N818 - a signal, not a failure
+    """Raised at a safe point when a pause or cancel was requested; finished work is already persisted."""
+
+    code = "stop_requested"
