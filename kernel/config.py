@@ -28,9 +28,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from .task_runtime.errors import InvalidInputError
 
-class ConfigError(ValueError):
+
+class ConfigError(InvalidInputError):
     """The configuration (file, environment or TaskSpec override) is invalid; the message says where."""
+
+    code = "config_error"
 
 
 class _Section(BaseModel):

@@ -112,7 +112,7 @@ class BudgetExceededError(LLMError):
     code = "budget_exceeded"
 
 
-class StopRequested(YTTError):  # noqa: N818 - a signal, not a failure
+class StopRequested(YTTError):
     """Raised at a safe point when a pause or cancel was requested; finished work is already persisted."""
 
     code = "stop_requested"
