@@ -121,8 +121,13 @@ def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams
     if params.mode in ("translate", "bilingual") and not params.target_language:
         raise InvalidInputError(f"mode {params.mode} needs target_language (e.g. 'de' or 'zh-Hans')",
                                 code="invalid_option", details={"field": "target_language"})
-    if params.llm_profile is not None:
-        settings.llm_profile(params.llm_profile)  # raises ConfigError for an unknown profile
+    profile = settings.llm_profile(params.llm_profile)  # raises ConfigError for an unknown profile
+    if params.mode in ("translate", "bilingual") and not (params.use_llm and profile.configured):
+        raise InvalidInputError(
+            f"mode {params.mode} needs an LLM, and none is configured",
+            code="llm_required",
+            hint="set YTT_LLM_BASE_URL and YTT_LLM_MODEL (and YTT_LLM_API_KEY) or an llm profile in the config file",
+        )
     return params
 
 
