@@ -23,6 +23,21 @@ from typing import Any
 from .errors import CorruptStateError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files; published files (articles, exports) must honour the user's umask instead.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename inside ``directory`` durable."""
+    _fsync_dir(directory)
+
+
 def _fsync_dir(directory: Path) -> None:
     # Directory fsync makes the rename durable; not all platforms allow opening a directory.
     with contextlib.suppress(OSError):
@@ -37,6 +52,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -67,6 +83,7 @@ def atomic_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
             while block := src.read(1 << 20):
                 out.write(block)
