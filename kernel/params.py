@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .config import Settings, is_within_allowed_roots
-from .task_runtime.errors import InvalidInputError, PathNotAllowedError, SourceError
+from .task_runtime.errors import InvalidInputError, PathNotAllowedError
 
 OutputName = Literal["markdown", "srt", "vtt", "json"]
 ALL_OUTPUTS: list[OutputName] = ["markdown", "srt", "vtt", "json"]
@@ -65,10 +65,6 @@ class TranscriptParams(BaseModel):
         return Path(self.output_dir).expanduser() if self.output_dir else settings.default_output_dir
 
 
-def _looks_like_url(text: str) -> bool:
-    return "://" in text or text.startswith(("http:", "https:", "www."))
-
-
 def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams:
     """Validate a caller's run intent.
 
@@ -81,9 +77,9 @@ def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams
     source = str(data.get("source") or "").strip()
     if not source:
         raise InvalidInputError("source is required: a URL or a local media file path", code="missing_source")
-    if _looks_like_url(source):
-        from .source.urls import validate_source_url
+    from .source.urls import is_url, validate_source_url
 
+    if is_url(source):
         data["source"] = validate_source_url(source)
         data["source_kind"] = "url"
     else:
@@ -94,10 +90,10 @@ def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams
                 hint="move the file under YTT_HOME or the current directory, or add its folder to YTT_ALLOWED_ROOTS",
             )
         if not path.exists():
-            raise SourceError(f"source file {source} does not exist", code="media_not_found",
+            raise InvalidInputError(f"source file {source} does not exist", code="media_not_found",
                               hint="check the path; relative paths are taken from the current directory")
         if path.is_dir():
-            raise SourceError(f"source {source} is a directory, not a media file", code="media_is_directory",
+            raise InvalidInputError(f"source {source} is a directory, not a media file", code="media_is_directory",
                               hint="pass the media file itself")
         data["source"] = str(path.resolve())
         data["source_kind"] = "file"

@@ -39,6 +39,7 @@ ViolationCode = Literal[
     "heading_shape",
     "seam_duplicate",
     "empty_output",
+    "replan_limit",
 ]
 ChunkStatus = Literal["pending", "running", "succeeded", "fallback", "failed", "superseded"]
 FINAL_CHUNK_STATUSES: frozenset[str] = frozenset({"succeeded", "fallback"})

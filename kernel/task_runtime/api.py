@@ -663,8 +663,15 @@ class RuntimeApi:
         manifest = run_dir.read_manifest()
         if manifest.state in (LifecycleState.COMPLETED, LifecycleState.COMPLETED_DEGRADED):
             return self._envelope("finalize-run", run_dir, data={"quality": self._quality_data(run_dir, manifest)})
-        requested = Action.ACCEPT_DEGRADED if accept_degraded else Action.FINALIZE
         task = run_dir.read_task()
+        worker = self._worker(task.run_id)
+        if worker is not None and worker.status.action in (Action.FINALIZE.value, Action.ACCEPT_DEGRADED.value):
+            # A finalize already running in this process: keep following it instead of refusing.
+            envelope = self.advance_run(run_ref, wait_seconds=wait_seconds, on_progress=on_progress)
+            envelope = envelope.model_copy(update={"command": "finalize-run"})
+            envelope.data["quality"] = self._quality_data(run_dir, run_dir.read_manifest())
+            return envelope
+        requested = Action.ACCEPT_DEGRADED if accept_degraded else Action.FINALIZE
         evaluation = self._evaluate(self.observe(run_dir, task, manifest))
         if accept_degraded and Action.FINALIZE in evaluation.allowed_actions:
             requested = Action.FINALIZE

@@ -1,0 +1,159 @@
+"""Long-text phases: plan, transform (the chunk loop), merge.
+
+``plan`` writes the current plan (a readable JSON file); ``transform`` brings every chunk of the current
+plan to a final state, one small state file per chunk under ``chunks/<plan_id>/`` (finishing a chunk
+rewrites only that file); ``merge`` concatenates chunk outputs in core order and fails loudly if any
+sentence is unaccounted for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import LLMProfile, Settings
+from ..params import TranscriptParams
+from ..task_runtime.contracts import ArtifactRef, LifecycleState
+from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
+from ..task_runtime.schemas import read_model
+from ..transcript import NormalizedDocument, SourceInfo
+
+
+def effective_llm(params: TranscriptParams, settings: Settings) -> LLMProfile | None:
+    """The LLM profile this run uses, or None for deterministic formatting."""
+    if not params.use_llm:
+        return None
+    profile = settings.llm_profile(params.llm_profile)
+    if not profile.configured:
+        return None
+    updates: dict[str, Any] = {}
+    if params.max_llm_requests is not None:
+        updates["max_requests"] = params.max_llm_requests
+    if params.max_llm_tokens is not None:
+        updates["max_tokens_total"] = params.max_llm_tokens
+    return profile.model_copy(update=updates) if updates else profile
+
+
+def llm_config(profile: LLMProfile | None) -> dict[str, Any] | None:
+    """The parts of an LLM profile that change outputs (never the key)."""
+    if profile is None:
+        return None
+    return {
+        "base_url": profile.base_url,
+        "model": profile.model,
+        "context_window": profile.context_window,
+        "max_output_tokens": profile.max_output_tokens,
+        "temperature": profile.temperature,
+    }
+
+
+class PlanPhase(Phase):
+    name = "plan"
+    version = "1"
+    state_on_success = LifecycleState.PLANNED
+
+    def requires(self, params: TranscriptParams) -> list[str]:
+        return ["doc.normalized", "source.info"]
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["plan.current"]
+
+    def config(self, params: TranscriptParams, settings: Settings) -> dict[str, Any]:
+        return {
+            "mode": params.mode,
+            "target_language": params.target_language,
+            "glossary": params.glossary,
+            "llm": llm_config(effective_llm(params, settings)),
+        }
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from .contracts import TransformRequest
+        from .glossary import build_glossary
+        from .plan import build_plan, plan_summary
+        from .tokens import count_tokens
+
+        params: TranscriptParams = ctx.params
+        doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
+        info = ctx.load_model(inputs["source.info"], SourceInfo)
+        chapter_titles: list[str | None] = [c.title for c in doc.chapters]
+        glossary = build_glossary(info.title, info.description, [t for t in chapter_titles if t], doc, params.glossary)
+        request = TransformRequest(mode=params.mode, source_language=doc.language,
+                                   target_language=params.target_language, user_glossary=params.glossary)
+        plan = build_plan(doc, request, llm=effective_llm(params, ctx.settings), glossary=glossary,
+                          chapter_titles=chapter_titles, plan_id="p1", count_tokens=count_tokens)
+        return PhaseResult(outputs={"plan.current": PhaseOutput.json(plan, "plan.json")},
+                           summary=plan_summary(plan), current_plan_id=plan.plan_id,
+                           domain_updates={"current_plan": None})
+
+
+class TransformPhase(Phase):
+    name = "transform"
+    version = "1"
+    state_on_start = LifecycleState.PROCESSING
+
+    def requires(self, params: TranscriptParams) -> list[str]:
+        return ["plan.current", "doc.normalized"]
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["transform.result"]
+
+    def config(self, params: TranscriptParams, settings: Settings) -> dict[str, Any]:
+        return {"llm": llm_config(effective_llm(params, settings))}
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from .contracts import Plan
+        from .process import process_plan
+
+        doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
+        plan = ctx.load_model(inputs["plan.current"], Plan)
+        plan_path = inputs["plan.current"].path
+        current = ctx.domain.get("current_plan")
+        if current:  # a replan superseded the planned chunks; its plan file is in the work_dir
+            plan_path = str(current)
+            plan = read_model(ctx.run_dir.path / plan_path, Plan)
+        result = process_plan(ctx, plan, plan_path, doc, effective_llm(ctx.params, ctx.settings))
+        replanned = result["plan_path"] != inputs["plan.current"].path
+        return PhaseResult(outputs={"transform.result": PhaseOutput.json(result, "transform.json")},
+                           summary={k: v for k, v in result.items() if k in ("plan_id", "counts", "usage")},
+                           current_plan_id=str(result["plan_id"]),
+                           domain_updates={"current_plan": result["plan_path"] if replanned else None})
+
+
+class MergePhase(Phase):
+    name = "merge"
+    version = "1"
+
+    def requires(self, params: TranscriptParams) -> list[str]:
+        return ["transform.result", "doc.normalized"]
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["doc.merged", "merge.summary"]
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from .contracts import ChunkState, Plan
+        from .merge import merge_chunks
+
+        doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
+        result = _read_json(ctx, inputs["transform.result"])
+        plan = read_model(ctx.run_dir.path / result["plan_path"], Plan)
+        states = {chunk_id: read_model(ctx.run_dir.path / path, ChunkState)
+                  for chunk_id, path in result["chunk_states"].items()}
+        merged = merge_chunks(plan, doc, states)
+        summary = merged.model_dump(mode="json", exclude={"markdown"})
+        summary["usage"] = result.get("usage", {})
+        summary["llm_used"] = bool(result.get("llm_used"))
+        return PhaseResult(
+            outputs={
+                "doc.merged": PhaseOutput.text(merged.markdown, "merged.md"),
+                "merge.summary": PhaseOutput.json(summary, "merge.json"),
+            },
+            summary={k: summary[k] for k in ("accounted_sentences", "total_sentences")},
+        )
+
+
+def _read_json(ctx: PhaseContext, ref: ArtifactRef) -> dict[str, Any]:
+    from ..task_runtime.store import read_json
+
+    data = read_json(ctx.path_of(ref))
+    assert isinstance(data, dict)
+    return data

@@ -1,0 +1,313 @@
+"""The chunk loop: bring every chunk of a plan to a final state, one state file per chunk.
+
+Invariants:
+- ``chunks/<plan_id>/<chunk_id>.json`` is the only state a finished chunk writes (O(1) bytes per chunk,
+  independent of the number of chunks); the manifest is written only when the plan changes (a replan).
+- A chunk whose state is final (``succeeded`` or ``fallback``) is never processed again: resume re-sends
+  only unfinished chunks, and a replan keeps finished cores (``Plan.inherited``).
+- Content is never dropped: a chunk that cannot be made to pass verification falls back to the
+  deterministic formatting of its own source sentences and is listed as a fallback.
+- Pause and cancel are honoured between chunks: no new chunk starts once a stop is requested; chunks
+  already in flight finish and are saved. Every state write checks the lease first.
+
+Remedies (deterministic, per failure):
+- verification violation with remedy ``repair`` -> a repair request listing the violations (bounded);
+- ``replan`` (context too long, repeated truncation, repeated timeouts) -> stop starting chunks, shrink
+  the unfinished part of the plan (``replan_remaining``) and continue with the new plan (bounded);
+- ``fallback`` / content filter / exhausted attempts -> deterministic text for that chunk;
+- auth failure or spent budget -> no further requests; every unfinished chunk falls back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import LLMProfile
+from ..task_runtime.errors import CorruptStateError, StopRequested
+from ..task_runtime.faults import crash_point
+from ..task_runtime.phases import PhaseContext
+from ..task_runtime.schemas import read_model
+from ..task_runtime.store import atomic_write_json
+from ..transcript import NormalizedDocument
+from .contracts import Attempt, ChunkSpec, ChunkState, Plan, Violation
+from .deterministic import format_range
+from .limiter import AdaptiveLimiter
+
+MAX_ATTEMPTS = 3  # the initial request plus two repairs
+MAX_REPLANS = 3
+TRUNCATIONS_BEFORE_REPLAN = 2
+TIMEOUTS_BEFORE_REPLAN = 2
+REPLAN_SHRINK = 0.5
+
+_current_chunk: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_chunk", default=None)
+
+
+def chunk_state_path(run_path: Path, plan_id: str, chunk_id: str) -> Path:
+    return run_path / "chunks" / plan_id / f"{chunk_id}.json"
+
+
+def load_chunk_state(path: Path) -> ChunkState | None:
+    if not path.exists():
+        return None
+    try:
+        return read_model(path, ChunkState)
+    except CorruptStateError:
+        return None  # a damaged chunk state is redone, never trusted
+
+
+def deterministic_output(chunk: ChunkSpec, doc: NormalizedDocument) -> str:
+    return format_range(doc, chunk.core_start, chunk.core_end)
+
+
+@dataclass
+class _Loop:
+    """Shared, mutable facts of one pass over a plan (all access is on the event loop's thread)."""
+
+    ctx: PhaseContext
+    plan: Plan
+    doc: NormalizedDocument
+    committed: int = 0
+    replan_reason: str | None = None
+    no_more_requests: str | None = None
+    stop_signal: str | None = None
+    truncations: int = 0
+    timeouts: int = 0
+    latencies: list[float] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def write(self, state: ChunkState) -> None:
+        self.ctx.lease.check()
+        path = chunk_state_path(self.ctx.run_dir.path, state.plan_id, state.chunk_id)
+        atomic_write_json(path, state.model_dump(mode="json"))
+        self.committed += 1
+        self.counts[state.status] = self.counts.get(state.status, 0) + 1
+        self.ctx.emit("chunk_finished", plan_id=state.plan_id, chunk_id=state.chunk_id, status=state.status,
+                      origin=state.output_origin, attempts=len(state.attempts),
+                      violations=[v.code for v in state.final_violations])
+        crash_point(f"chunk:{self.committed}:committed")
+
+    def fallback(self, chunk: ChunkSpec, attempts: list[Attempt], violations: list[Violation]) -> ChunkState:
+        state = ChunkState(plan_id=self.plan.plan_id, chunk_id=chunk.chunk_id, status="fallback",
+                           attempts=attempts, output=deterministic_output(chunk, self.doc),
+                           output_origin="deterministic", final_violations=violations)
+        self.write(state)
+        return state
+
+
+def process_plan(
+    ctx: PhaseContext, plan: Plan, plan_path: str, doc: NormalizedDocument, llm: LLMProfile | None
+) -> dict[str, Any]:
+    """Run the loop (replanning as needed) and return the ``transform.result`` document.
+
+    Raises:
+        StopRequested: a pause/cancel was honoured between chunks (finished chunks are saved).
+    """
+    usage: dict[str, Any] = {}
+    autotune: dict[str, Any] = {}
+    replans: list[dict[str, Any]] = []
+    if llm is None or plan.path == "deterministic":
+        loop = _Loop(ctx, plan, doc)
+        _deterministic_pass(loop)
+    else:
+        from .budget import RunBudget
+
+        budget = RunBudget.from_profile(llm)
+        while True:
+            loop = _Loop(ctx, plan, doc)
+            usage = asyncio.run(_llm_pass(loop, llm, budget, usage))
+            if loop.stop_signal:
+                raise StopRequested(f"{loop.stop_signal} requested; stopped between chunks",
+                                    details={"signal": loop.stop_signal})
+            if loop.replan_reason is None:
+                break
+            if len(replans) >= MAX_REPLANS:
+                _fallback_unfinished(loop, f"replan limit reached ({loop.replan_reason})")
+                break
+            plan, plan_path = _replan(ctx, loop, plan)
+            replans.append({"plan_id": plan.plan_id, "reason": loop.replan_reason})
+        if loop.latencies:
+            mean = sum(loop.latencies) / len(loop.latencies)
+            autotune = {"mean_latency_s": round(mean, 3), "truncations": loop.truncations,
+                        "timeouts": loop.timeouts, "max_source_tokens": plan.contract.max_source_tokens}
+    states = {c.chunk_id: chunk_state_path(ctx.run_dir.path, plan.state_plan_id(c.chunk_id), c.chunk_id)
+              for c in plan.chunks}
+    counts: dict[str, int] = {}
+    for path in states.values():
+        state = load_chunk_state(path)
+        status = state.status if state else "missing"
+        counts[status] = counts.get(status, 0) + 1
+    return {
+        "plan_id": plan.plan_id,
+        "plan_path": plan_path,
+        "chunk_states": {cid: p.relative_to(ctx.run_dir.path).as_posix() for cid, p in states.items()},
+        "counts": counts,
+        "llm_used": llm is not None and plan.path != "deterministic",
+        "usage": usage,
+        "replans": replans,
+        "autotune": autotune,
+    }
+
+
+def _deterministic_pass(loop: _Loop) -> None:
+    plan, ctx = loop.plan, loop.ctx
+    own = plan.own_chunks()
+    for position, chunk in enumerate(own):
+        existing = load_chunk_state(chunk_state_path(ctx.run_dir.path, plan.plan_id, chunk.chunk_id))
+        if existing is None or not existing.is_final:
+            ctx.checkpoint()
+            loop.write(ChunkState(plan_id=plan.plan_id, chunk_id=chunk.chunk_id, status="succeeded",
+                                  output=deterministic_output(chunk, loop.doc), output_origin="deterministic"))
+        ctx.report_progress((position + 1) / len(own), f"chunk {position + 1}/{len(own)}")
+
+
+async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dict[str, Any]) -> dict[str, Any]:
+    from .llm_client import LLMClient
+
+    ctx, plan = loop.ctx, loop.plan
+    limiter = AdaptiveLimiter(llm.concurrency)
+
+    def on_event(event: dict[str, Any]) -> None:
+        name = str(event.get("event", "llm_event"))
+        fields = {k: v for k, v in event.items() if k != "event"}
+        ctx.emit(name, chunk_id=_current_chunk.get(), **fields)
+        if event.get("category") == "rate_limit":
+            limiter.rate_limited()
+
+    client = LLMClient(llm, budget=budget, on_event=on_event)
+    own = plan.own_chunks()
+    todo = []
+    for chunk in own:
+        existing = load_chunk_state(chunk_state_path(ctx.run_dir.path, plan.plan_id, chunk.chunk_id))
+        if existing is None or not existing.is_final:
+            todo.append(chunk)
+    done = len(own) - len(todo)
+
+    async def run_one(chunk: ChunkSpec) -> None:
+        nonlocal done
+        async with limiter:
+            if loop.replan_reason or loop.stop_signal:
+                return
+            signal = ctx.stop_signal()
+            if signal is not None:
+                loop.stop_signal = signal
+                return
+            _current_chunk.set(chunk.chunk_id)
+            state = await _process_chunk(loop, client, chunk, llm)
+            if state is not None:
+                if state.status == "succeeded":
+                    limiter.succeeded()
+                done += 1
+                ctx.report_progress(done / len(own), f"chunk {done}/{len(own)}")
+
+    try:
+        await asyncio.gather(*(run_one(chunk) for chunk in todo))
+    finally:
+        await client.aclose()
+    totals = dict(usage_so_far)
+    for key, value in client.usage.items():
+        totals[key] = totals.get(key, 0) + value
+    totals["peak_concurrency"] = max(int(totals.get("peak_concurrency", 0)), limiter.peak_in_flight)
+    totals["concurrency_reductions"] = int(totals.get("concurrency_reductions", 0)) + limiter.reductions
+    return totals
+
+
+async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMProfile) -> ChunkState | None:
+    """Request, verify, repair; returns the final state, or None when the chunk awaits a replan."""
+    from .llm_client import LLMCallError
+    from .prompting import build_chunk_messages
+    from .verify import sanitize_output, verify_chunk_output
+
+    plan = loop.plan
+    attempts: list[Attempt] = []
+    violations: list[Violation] = []
+    previous_output: str | None = None
+    truncated_here = 0
+    for number in range(1, MAX_ATTEMPTS + 1):
+        if loop.no_more_requests:
+            return loop.fallback(chunk, attempts, violations)
+        kind = "initial" if number == 1 else "repair"
+        messages = build_chunk_messages(plan, chunk, loop.doc, violations=violations or None,
+                                        previous_output=previous_output)
+        try:
+            result = await client.complete(messages, max_tokens=plan.contract.max_output_tokens,
+                                           temperature=llm.temperature)
+        except LLMCallError as error:
+            attempts.append(Attempt(number=number, kind=kind, error=error.category))
+            if error.category in ("auth", "budget"):
+                loop.no_more_requests = error.category
+                return loop.fallback(chunk, attempts, violations)
+            if error.remedy == "replan":
+                loop.replan_reason = loop.replan_reason or f"{error.category} on {chunk.chunk_id}"
+                return None
+            if error.category == "timeout":
+                loop.timeouts += 1
+                if loop.timeouts >= TIMEOUTS_BEFORE_REPLAN:
+                    loop.replan_reason = loop.replan_reason or f"{loop.timeouts} requests timed out"
+                    return None
+            return loop.fallback(chunk, attempts, violations)
+        loop.latencies.append(result.latency_s)
+        text = sanitize_output(result.text)
+        verification = verify_chunk_output(plan, chunk, loop.doc, text, result.finish_reason)
+        attempts.append(Attempt(number=number, kind=kind, finish_reason=result.finish_reason,
+                                prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+                                latency_s=round(result.latency_s, 3), violations=verification.violations))
+        if verification.ok:
+            state = ChunkState(plan_id=plan.plan_id, chunk_id=chunk.chunk_id, status="succeeded",
+                               attempts=attempts, output=text.strip(), output_origin="llm")
+            loop.write(state)
+            return state
+        violations = verification.violations
+        previous_output = text
+        if any(v.code == "truncated" for v in violations):
+            truncated_here += 1
+            loop.truncations += 1
+            if truncated_here >= TRUNCATIONS_BEFORE_REPLAN:
+                loop.replan_reason = loop.replan_reason or f"output of {chunk.chunk_id} truncated repeatedly"
+                return None
+        if any(v.remedy == "replan" for v in violations):
+            loop.replan_reason = loop.replan_reason or f"{violations[0].code} on {chunk.chunk_id}"
+            return None
+        if any(v.remedy == "fallback" for v in violations):
+            break
+    return loop.fallback(chunk, attempts, violations)
+
+
+def _fallback_unfinished(loop: _Loop, reason: str) -> None:
+    for chunk in loop.plan.own_chunks():
+        existing = load_chunk_state(chunk_state_path(loop.ctx.run_dir.path, loop.plan.plan_id, chunk.chunk_id))
+        if existing is None or not existing.is_final:
+            loop.fallback(chunk, list(existing.attempts) if existing else [], [
+                Violation(code="replan_limit", detail=reason, remedy="fallback")])
+
+
+def _replan(ctx: PhaseContext, loop: _Loop, plan: Plan) -> tuple[Plan, str]:
+    """Shrink the unfinished part of ``plan``; persist the new plan and point the manifest at it."""
+    from .plan import replan_remaining
+    from .tokens import count_tokens
+
+    finished = set(plan.inherited)
+    for chunk in plan.own_chunks():
+        state = load_chunk_state(chunk_state_path(ctx.run_dir.path, plan.plan_id, chunk.chunk_id))
+        if state is not None and state.is_final:
+            finished.add(chunk.chunk_id)
+        else:
+            loop.write(ChunkState(plan_id=plan.plan_id, chunk_id=chunk.chunk_id, status="superseded",
+                                  attempts=state.attempts if state else []))
+    number = int(plan.plan_id.lstrip("p") or 1) + 1 if plan.plan_id.lstrip("p").isdigit() else 2
+    new_plan = replan_remaining(plan, loop.doc, finished, new_plan_id=f"p{number}", shrink=REPLAN_SHRINK,
+                                count_tokens=count_tokens)
+    plan_path = f"plans/{new_plan.plan_id}.json"
+    ctx.lease.check()
+    atomic_write_json(ctx.run_dir.path / plan_path, new_plan.model_dump(mode="json"))
+    # Point the manifest at the new plan now, so a crash after this resumes with it.
+    manifest = ctx.run_dir.read_manifest()
+    ctx.run_dir.commit(manifest.model_copy(update={
+        "current_plan_id": new_plan.plan_id, "domain": {**manifest.domain, "current_plan": plan_path}}), ctx.lease)
+    ctx.domain["current_plan"] = plan_path
+    ctx.emit("replan", from_plan=plan.plan_id, to_plan=new_plan.plan_id, reason=loop.replan_reason,
+             max_source_tokens=new_plan.contract.max_source_tokens, unfinished=len(new_plan.own_chunks()))
+    return new_plan, plan_path

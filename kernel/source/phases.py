@@ -1,0 +1,255 @@
+"""Source phases: preflight, discover, route, acquire, transcribe, normalize.
+
+Each phase is a thin adapter: it reads its input artifacts, calls one kernel function (the same one the
+script-first commands call) and returns its outputs for the runner to publish. Routing choices and
+their reasons are in ``route.decision``; a subtitle track found unusable at transcribe time fails the
+phase with code ``subtitles_unusable``, and the runtime action ``reroute_to_asr`` records the track as
+rejected and re-runs routing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..params import TranscriptParams
+from ..task_runtime.contracts import ArtifactRef, LifecycleState
+from ..task_runtime.errors import SourceError
+from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
+from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack, TranscriptSegments
+
+
+class PreflightPhase(Phase):
+    name = "preflight"
+    version = "1"
+    state_on_success = LifecycleState.PREFLIGHTED
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["preflight.report"]
+
+    def needs(self, params: TranscriptParams, settings: Settings) -> list[str]:
+        needs = ["url" if params.source_kind == "url" else "local_media"]
+        if params.route != "subtitles":
+            needs.append(params.asr_backend)
+        if params.use_llm and settings.llm_profile(params.llm_profile).configured:
+            needs.append("llm")
+        return needs
+
+    def config(self, params: TranscriptParams, settings: Settings) -> dict[str, Any]:
+        return {"needs": self.needs(params, settings)}
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from ..preflight import PreflightFailed, run_preflight
+
+        report = run_preflight(ctx.settings, self.needs(ctx.params, ctx.settings),
+                               llm_profile=ctx.params.llm_profile)
+        if not report.ok:
+            failed = report.failed_required()
+            raise PreflightFailed(
+                "preflight failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+                hint=" ".join(c.hint for c in failed if c.hint) or None,
+                details={"report": report.model_dump(mode="json")},
+            )
+        return PhaseResult(outputs={"preflight.report": PhaseOutput.json(report, "preflight.json")},
+                           summary={"checks": len(report.checks)})
+
+
+class DiscoverPhase(Phase):
+    name = "discover"
+    version = "1"
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["source.info", "source.tracks"]
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        params: TranscriptParams = ctx.params
+        info: SourceInfo
+        tracks: SourceTracks
+        if params.source_kind == "url":
+            from .ytdlp import discover_url
+
+            info, tracks = discover_url(params.source, ctx.settings)
+        else:
+            from .local import discover_local
+
+            info, tracks = discover_local(Path(params.source))
+        return PhaseResult(
+            outputs={
+                "source.info": PhaseOutput.json(info, "info.json"),
+                "source.tracks": PhaseOutput.json(tracks, "tracks.json"),
+            },
+            summary={"title": info.title, "subtitle_tracks": len(tracks.subtitles), "has_audio": tracks.has_audio},
+        )
+
+
+class RoutePhase(Phase):
+    name = "route"
+    version = "1"
+
+    def requires(self, params: TranscriptParams) -> list[str]:
+        return ["source.info", "source.tracks"]
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["route.decision"]
+
+    def config(self, params: TranscriptParams, settings: Settings) -> dict[str, Any]:
+        return {"preferred": params.preferred(settings), "backend": params.asr_backend, "force": params.route}
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from .routing import decide_route
+
+        params: TranscriptParams = ctx.params
+        info = ctx.load_model(inputs["source.info"], SourceInfo)
+        tracks = ctx.load_model(inputs["source.tracks"], SourceTracks)
+        rejected = [SubtitleTrack.model_validate(t) for t in ctx.domain.get("rejected_tracks", [])]
+        force = "asr" if ctx.domain.get("force_asr") else params.route
+        decision = decide_route(
+            info, tracks, preferred_languages=params.preferred(ctx.settings), asr_backend=params.asr_backend,
+            force=force, rejected_tracks=rejected,
+        )
+        ctx.emit("route_decided", route=decision.route, language=decision.language, reasons=decision.reasons)
+        return PhaseResult(outputs={"route.decision": PhaseOutput.json(decision, "route.json")},
+                           summary={"route": decision.route, "reasons": decision.reasons})
+
+
+class AcquirePhase(Phase):
+    name = "acquire"
+    version = "1"
+
+    def requires(self, params: TranscriptParams) -> list[str]:
+        return ["route.decision"]
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["source.subtitles", "source.audio"]
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        params: TranscriptParams = ctx.params
+        decision = ctx.load_model(inputs["route.decision"], RouteDecision)
+        if decision.route == "subtitles":
+            assert decision.track is not None
+            if params.source_kind == "url":
+                from .ytdlp import download_subtitles
+
+                path = download_subtitles(params.source, decision.track, ctx.staging_dir, ctx.settings)
+            else:
+                from .local import acquire_local_subtitles
+
+                path = acquire_local_subtitles(Path(params.source), decision.track, ctx.staging_dir)
+            output = PhaseOutput.file(path, f"subtitles{path.suffix.lower()}", language=decision.track.language,
+                                      origin=decision.track.origin, kind=decision.track.kind)
+            return PhaseResult(outputs={"source.subtitles": output}, summary={"acquired": "subtitles"})
+        ctx.report_progress(None, "extracting audio")
+        if params.source_kind == "url":
+            from .ytdlp import download_audio
+
+            # Downloads land in scratch so a crash mid-download resumes from what is complete.
+            audio = download_audio(params.source, ctx.scratch_dir, ctx.settings,
+                                   progress=lambda f: ctx.report_progress(f, "downloading audio"))
+            staged = ctx.staging_dir / "audio.wav"
+            audio.replace(staged)
+        else:
+            from .audio import extract_audio_wav
+
+            staged = extract_audio_wav(Path(params.source), ctx.staging_dir / "audio.wav")
+        return PhaseResult(outputs={"source.audio": PhaseOutput.file(staged, "audio.wav", sample_rate=16000)},
+                           summary={"acquired": "audio"})
+
+
+class TranscribePhase(Phase):
+    """Produces ``transcript.segments`` on both routes: parsed subtitles or speech recognition."""
+
+    name = "transcribe"
+    version = "1"
+    state_on_success = LifecycleState.SOURCED
+
+    def requires(self, params: TranscriptParams) -> list[str]:
+        return ["route.decision", "source.info"]
+
+    def optional_inputs(self, params: TranscriptParams) -> list[str]:
+        return ["source.subtitles", "source.audio"]
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["transcript.segments"]
+
+    def config(self, params: TranscriptParams, settings: Settings) -> dict[str, Any]:
+        whisper = settings.whisper.model_dump(mode="json")
+        return {
+            "backend": params.asr_backend,
+            "language": params.source_language,
+            "whisper": whisper if params.asr_backend == "whisper" else None,
+            "deepgram_model": settings.deepgram.model if params.asr_backend == "deepgram" else None,
+        }
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        params: TranscriptParams = ctx.params
+        decision = ctx.load_model(inputs["route.decision"], RouteDecision)
+        info = ctx.load_model(inputs["source.info"], SourceInfo)
+        if decision.route == "subtitles":
+            transcript = self._from_subtitles(ctx, inputs, decision, info)
+        else:
+            transcript = self._from_speech(ctx, inputs, decision, info, params)
+        stats = {k: v for k, v in transcript.stats.items() if k in ("windows_total", "windows_from_checkpoint")}
+        return PhaseResult(outputs={"transcript.segments": PhaseOutput.json(transcript, "segments.json")},
+                           summary={"origin": transcript.origin, "segments": len(transcript.segments), **stats})
+
+    def _from_subtitles(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
+                        info: SourceInfo) -> TranscriptSegments:
+        from .subtitles import assess_subtitle_usability, read_subtitle_file, subtitle_stats
+
+        ref = inputs.get("source.subtitles")
+        if ref is None:
+            raise SourceError("route chose subtitles but no subtitle file was acquired", code="missing_input")
+        segments = read_subtitle_file(ctx.path_of(ref))
+        usability = assess_subtitle_usability(segments, info.duration)
+        if not usability.usable:
+            raise SourceError(
+                "the subtitle track is not a usable transcript: " + " ".join(usability.reasons),
+                code="subtitles_unusable",
+                hint="advance-run with reroute_to_asr transcribes the audio instead",
+                details={"track": decision.track.model_dump(mode="json") if decision.track else None,
+                         "reasons": usability.reasons},
+            )
+        stats: dict[str, float | int | str] = dict(subtitle_stats(segments))
+        return TranscriptSegments(origin="subtitles", language=decision.language, segments=segments, stats=stats)
+
+    def _from_speech(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
+                     info: SourceInfo, params: TranscriptParams) -> TranscriptSegments:
+        from .asr import make_transcriber
+
+        ref = inputs.get("source.audio")
+        if ref is None:
+            raise SourceError("route chose speech recognition but no audio was acquired", code="missing_input")
+        transcriber = make_transcriber(params.asr_backend, ctx.settings)
+        prompt_parts = [info.title, *[c.title for c in info.chapters]]
+        return transcriber.transcribe(
+            ctx.path_of(ref),
+            language=params.source_language or None,
+            initial_prompt=". ".join(p for p in prompt_parts if p)[:400] or None,
+            checkpoint_dir=ctx.scratch_dir / "checkpoints",
+            progress=lambda done, total: ctx.report_progress(done / total if total else None,
+                                                             f"transcribed {done:.0f}s of {total:.0f}s"),
+            should_stop=ctx.should_stop,
+        )
+
+
+class NormalizePhase(Phase):
+    name = "normalize"
+    version = "1"
+    state_on_success = LifecycleState.NORMALIZED
+
+    def requires(self, params: TranscriptParams) -> list[str]:
+        return ["transcript.segments", "source.info"]
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["doc.normalized"]
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from .normalize import normalize_transcript
+
+        transcript = ctx.load_model(inputs["transcript.segments"], TranscriptSegments)
+        info = ctx.load_model(inputs["source.info"], SourceInfo)
+        doc = normalize_transcript(transcript, info.chapters)
+        return PhaseResult(outputs={"doc.normalized": PhaseOutput.json(doc, "normalized.json")},
+                           summary={"sentences": len(doc.sentences), "subtitle_lines": len(doc.subtitle_lines)})
