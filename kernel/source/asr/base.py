@@ -1,0 +1,160 @@
+"""The speech-recognition contract shared by every backend, and its window checkpoints.
+
+A ``Transcriber`` turns a 16 kHz mono WAV into ``TranscriptSegments``. Work is split into time windows
+(see ``windows.py``); each finished window is saved as its own JSON checkpoint so a crash, pause or cancel
+never loses or redoes finished work.
+
+Invariants:
+- A checkpoint's ``key`` is the fingerprint of everything that determines its content: the audio file's
+  fingerprint, the window range and the backend options that change the result. A changed option or file
+  therefore never reuses a stale checkpoint; the key is both in the file name and inside the file, and a
+  file whose stored key differs (or that fails to parse) is ignored and recomputed, never trusted.
+- Checkpoints hold segments with absolute times (seconds from the start of the audio).
+- ``should_stop`` is consulted only between windows; ``StopRequested`` is raised after the previous
+  window's checkpoint is on disk.
+- Checkpoints never contain secrets or absolute paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kernel.task_runtime.canonical import fingerprint_value
+from kernel.task_runtime.errors import CorruptStateError, SourceError, StopRequested
+from kernel.task_runtime.store import atomic_write_json, read_json
+from kernel.transcript import Segment, TranscriptSegments
+
+logger = logging.getLogger(__name__)
+
+AsrBackend = Literal["whisper", "deepgram"]
+ProgressCallback = Callable[[float, float], None]
+StopCheck = Callable[[], bool]
+
+CHECKPOINT_SCHEMA_VERSION = 1
+# Whisper treats roughly the last 223 prompt tokens; capping by characters ourselves keeps the *start*
+# of the caller's prompt (the title) instead of letting the model keep only its tail.
+MAX_INITIAL_PROMPT_CHARS = 600
+
+
+class TranscriberError(SourceError):
+    """Speech recognition could not produce a transcript.
+
+    Codes: ``asr_failed`` (default), ``asr_bad_audio``, ``asr_model_unavailable``, ``deepgram_auth``,
+    ``deepgram_unavailable``, ``deepgram_key_missing``.
+    """
+
+    code = "asr_failed"
+
+
+class Transcriber(Protocol):
+    """One speech-recognition backend. Implementations: ``WhisperTranscriber``, ``DeepgramTranscriber``."""
+
+    name: str
+
+    def transcribe(
+        self,
+        audio_path: Path,
+        *,
+        language: str | None,
+        initial_prompt: str | None,
+        checkpoint_dir: Path,
+        progress: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> TranscriptSegments:
+        """Transcribe ``audio_path`` (16 kHz mono 16-bit WAV), resuming from ``checkpoint_dir``.
+
+        Raises:
+            TranscriberError: the audio, model or service cannot be used (see the codes above).
+            StopRequested: ``should_stop()`` returned true between windows; finished windows are saved.
+        """
+        ...
+
+
+class TimeWindow(BaseModel):
+    """A half-open range ``[start, end)`` of the audio, in seconds (rounded to milliseconds)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(ge=0)
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class WindowCheckpoint(BaseModel):
+    """One finished window of recognized speech, as stored in ``checkpoint_dir``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = CHECKPOINT_SCHEMA_VERSION
+    key: str
+    backend: AsrBackend
+    window: TimeWindow
+    language: str | None = None
+    model: str
+    segments: list[Segment]
+
+
+def window_checkpoint_key(*, audio_fingerprint: str, window: TimeWindow, options: Mapping[str, Any]) -> str:
+    """The fingerprint that names a window's checkpoint (``sha256:<hex>``)."""
+    return fingerprint_value(
+        {
+            "checkpoint_schema": CHECKPOINT_SCHEMA_VERSION,
+            "audio": audio_fingerprint,
+            "window": [window.start, window.end],
+            "options": dict(options),
+        }
+    )
+
+
+def checkpoint_file(checkpoint_dir: Path, backend: AsrBackend, window: TimeWindow, key: str) -> Path:
+    digest = key.split(":", 1)[-1][:16]
+    return checkpoint_dir / f"{backend}-w{window.index:04d}-{digest}.json"
+
+
+def load_window_checkpoint(path: Path, key: str) -> WindowCheckpoint | None:
+    """The checkpoint at ``path`` if it exists, parses and carries ``key``; otherwise None (recompute)."""
+    if not path.is_file():
+        return None
+    try:
+        checkpoint = WindowCheckpoint.model_validate(read_json(path))
+    except (CorruptStateError, ValidationError) as exc:
+        logger.warning("ignoring unreadable ASR checkpoint %s: %s", path.name, exc)
+        return None
+    if checkpoint.key != key:
+        logger.warning("ignoring ASR checkpoint %s: it was made for other audio or options", path.name)
+        return None
+    return checkpoint
+
+
+def save_window_checkpoint(path: Path, checkpoint: WindowCheckpoint) -> None:
+    atomic_write_json(path, checkpoint.model_dump(mode="json"))
+
+
+def cap_initial_prompt(prompt: str | None, max_chars: int = MAX_INITIAL_PROMPT_CHARS) -> str | None:
+    """Whitespace-normalized prompt cut at a word boundary to ``max_chars``; None when empty."""
+    if prompt is None:
+        return None
+    text = " ".join(prompt.split())
+    if len(text) > max_chars:
+        cut = text[: max_chars + 1].rsplit(" ", 1)[0]
+        text = cut if cut else text[:max_chars]
+    return text or None
+
+
+def raise_if_stop_requested(should_stop: StopCheck | None, *, done_windows: int, total_windows: int) -> None:
+    """Raise ``StopRequested`` at a window boundary when the caller asked to stop."""
+    if should_stop is not None and should_stop():
+        raise StopRequested(
+            f"Speech recognition stopped after {done_windows} of {total_windows} windows",
+            hint="resume the run: finished windows are saved and will not be redone",
+            details={"windows_done": done_windows, "windows_total": total_windows},
+        )
