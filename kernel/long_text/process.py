@@ -12,7 +12,7 @@ Invariants:
 
 Remedies (deterministic, per failure):
 - verification violation with remedy ``repair`` -> a repair request listing the violations (bounded);
-- ``replan`` (context too long, repeated truncation, repeated timeouts) -> stop starting chunks, shrink
+- ``replan`` (context too long, repeated truncation, timeouts the client could not retry away) -> stop starting chunks, shrink
   the unfinished part of the plan (``replan_remaining``) and continue with the new plan (bounded);
 - ``fallback`` / content filter / exhausted attempts -> deterministic text for that chunk;
 - auth failure or spent budget -> no further requests; every unfinished chunk falls back.
@@ -40,7 +40,6 @@ from .limiter import AdaptiveLimiter
 MAX_ATTEMPTS = 3  # the initial request plus two repairs
 MAX_REPLANS = 3
 TRUNCATIONS_BEFORE_REPLAN = 2
-TIMEOUTS_BEFORE_REPLAN = 2
 REPLAN_SHRINK = 0.5
 
 _current_chunk: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_chunk", default=None)
@@ -75,7 +74,6 @@ class _Loop:
     no_more_requests: str | None = None
     stop_signal: str | None = None
     truncations: int = 0
-    timeouts: int = 0
     latencies: list[float] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -132,7 +130,7 @@ def process_plan(
         if loop.latencies:
             mean = sum(loop.latencies) / len(loop.latencies)
             autotune = {"mean_latency_s": round(mean, 3), "truncations": loop.truncations,
-                        "timeouts": loop.timeouts, "max_source_tokens": plan.contract.max_source_tokens}
+                        "max_source_tokens": plan.contract.max_source_tokens}
     states = {c.chunk_id: chunk_state_path(ctx.run_dir.path, plan.state_plan_id(c.chunk_id), c.chunk_id)
               for c in plan.chunks}
     counts: dict[str, int] = {}
@@ -243,11 +241,8 @@ async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMPro
             if error.remedy == "replan":
                 loop.replan_reason = loop.replan_reason or f"{error.category} on {chunk.chunk_id}"
                 return None
-            if error.category == "timeout":
-                loop.timeouts += 1
-                if loop.timeouts >= TIMEOUTS_BEFORE_REPLAN:
-                    loop.replan_reason = loop.replan_reason or f"{loop.timeouts} requests timed out"
-                    return None
+            if error.remedy in ("repair", "retry"):
+                continue  # e.g. an empty reply: ask again while attempts remain
             return loop.fallback(chunk, attempts, violations)
         loop.latencies.append(result.latency_s)
         text = sanitize_output(result.text)

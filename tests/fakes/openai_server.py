@@ -184,7 +184,10 @@ class Instruction:
 def read_instruction(messages: list[dict[str, Any]]) -> Instruction:
     user = [m for m in messages if m.get("role") == "user"]
     last = _content(user[-1]) if user else ""
-    found = re.search(r"<source>(.*?)</source>", last, re.DOTALL)
+    # The instructions may mention the tag itself ("the text inside <source>"): the payload is the last
+    # <source>...</source> block whose body contains no other opening tag.
+    blocks = list(re.finditer(r"<source>((?:(?!<source>).)*?)</source>", last, re.DOTALL))
+    found = blocks[-1] if blocks else None
     source = found.group(1) if found else last
     everything = "\n".join(_content(m) for m in messages)
     rest = everything.replace(found.group(0), "") if found else everything
