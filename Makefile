@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/yt-transcript run examples/sample-sidecar/sample.mp4 --output-dir examples/output
+	$(BIN)/yt-transcript run examples/sample-speech/sample.m4a --output-dir examples/output
 
 test: setup
 	$(BIN)/ruff check .

@@ -61,8 +61,8 @@ def transcript_source_label(transcript: TranscriptSegments, decision: RouteDecis
     if transcript.origin == "subtitles" and decision.track is not None:
         return f"subtitles ({decision.track.kind}, {decision.track.language or 'unknown language'})"
     if transcript.origin == "whisper":
-        model = str(transcript.stats.get("model") or settings.whisper.model)
-        return f"whisper ({model.removeprefix('bundled:')})"
+        model = str(transcript.stats.get("model") or settings.whisper.model).removeprefix("bundled:")
+        return model if model.startswith("whisper") else f"whisper ({model})"
     return f"deepgram ({transcript.stats.get('model') or settings.deepgram.model})"
 
 

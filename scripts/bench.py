@@ -1,0 +1,35 @@
+"""Run every benchmark (``scripts/bench_*.py``) in turn and print one JSON document with their figures.
+
+Benchmarks measure speed; tests never do. Each benchmark also runs on its own:
+``python -m scripts.bench_subtitles``, ``python -m scripts.bench_asr``, ``python -m scripts.bench_long_text``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = ["bench_subtitles", "bench_asr", "bench_long_text"]
+
+
+def main() -> int:
+    results: dict[str, object] = {}
+    failed = False
+    for name in BENCHMARKS:
+        if not (Path(__file__).parent / f"{name}.py").exists():
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, "-m", f"scripts.{name}"], capture_output=True, text=True)
+        try:
+            results[name] = json.loads(done.stdout)
+        except json.JSONDecodeError:
+            results[name] = {"ok": False, "exit_code": done.returncode, "stderr": done.stderr[-2000:]}
+        failed = failed or done.returncode != 0
+    print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
