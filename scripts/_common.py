@@ -8,12 +8,20 @@ Contract for every ``python -m scripts.X``:
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from kernel.task_runtime.errors import YTTError
+from kernel.task_runtime.errors import InvalidInputError, YTTError
+
+
+class JsonArgumentParser(argparse.ArgumentParser):
+    """Reports usage errors as ``invalid_input`` JSON (via ``run_json_command``) instead of argparse text."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InvalidInputError(f"invalid arguments: {message}", hint=self.format_usage().strip())
 
 
 def emit(document: dict[str, Any]) -> None:

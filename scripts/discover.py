@@ -10,23 +10,15 @@ downloaded; failures carry the classified codes of ``kernel.source.ytdlp.Downloa
 from __future__ import annotations
 
 import argparse
-from typing import Any, NoReturn
+from typing import Any
 
 from kernel.config import load_settings
 from kernel.source.ytdlp import discover_url
-from kernel.task_runtime.errors import InvalidInputError
-from scripts._common import run_json_command
-
-
-class _JsonArgumentParser(argparse.ArgumentParser):
-    """Reports usage errors as ``invalid_input`` JSON instead of argparse's text on stderr."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InvalidInputError(f"invalid arguments: {message}", hint=self.format_usage().strip())
+from scripts._common import JsonArgumentParser, run_json_command
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _JsonArgumentParser(prog="python -m scripts.discover",
+    parser = JsonArgumentParser(prog="python -m scripts.discover",
                                  description="Describe a video URL (metadata and subtitle tracks) as JSON.")
     parser.add_argument("url", help="an http(s) URL of a video page")
     return parser

@@ -12,25 +12,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from kernel.config import Settings, load_settings
 from kernel.source.routing import RoutingError, decide_route, language_key, languages_match
 from kernel.source.ytdlp import discover_url, download_audio, download_subtitles
 from kernel.task_runtime.errors import InvalidInputError
 from kernel.transcript import SubtitleTrack
-from scripts._common import run_json_command
-
-
-class _JsonArgumentParser(argparse.ArgumentParser):
-    """Reports usage errors as ``invalid_input`` JSON instead of argparse's text on stderr."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InvalidInputError(f"invalid arguments: {message}", hint=self.format_usage().strip())
+from scripts._common import JsonArgumentParser, run_json_command
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _JsonArgumentParser(prog="python -m scripts.download",
+    parser = JsonArgumentParser(prog="python -m scripts.download",
                                  description="Download a video's subtitles or its audio (as 16 kHz WAV).")
     parser.add_argument("url", help="an http(s) URL of a video page")
     what = parser.add_mutually_exclusive_group(required=True)

@@ -13,24 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from kernel.config import load_settings
 from kernel.source.routing import decide_route
 from kernel.source.ytdlp import info_to_source
 from kernel.task_runtime.errors import InvalidInputError
-from scripts._common import run_json_command
-
-
-class _JsonArgumentParser(argparse.ArgumentParser):
-    """Reports usage errors as ``invalid_input`` JSON instead of argparse's text on stderr."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InvalidInputError(f"invalid arguments: {message}", hint=self.format_usage().strip())
+from scripts._common import JsonArgumentParser, run_json_command
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _JsonArgumentParser(prog="python -m scripts.route",
+    parser = JsonArgumentParser(prog="python -m scripts.route",
                                  description="Choose subtitles or speech recognition for a saved yt-dlp info JSON.")
     parser.add_argument("info_json", type=Path, help="a yt-dlp info JSON file (yt-dlp -J URL > info.json)")
     parser.add_argument("--prefer", help="preferred languages, most preferred first, comma-separated (en,de)")

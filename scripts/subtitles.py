@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from kernel.source.subtitles import (
     assess_subtitle_usability,
@@ -19,20 +19,12 @@ from kernel.source.subtitles import (
     read_subtitle_text,
     subtitle_stats,
 )
-from kernel.task_runtime.errors import InvalidInputError
-from scripts._common import run_json_command
-
-
-class _JsonArgumentParser(argparse.ArgumentParser):
-    """Reports usage errors as ``invalid_input`` JSON instead of argparse's text on stderr."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InvalidInputError(f"invalid arguments: {message}", hint=self.format_usage().strip())
+from scripts._common import JsonArgumentParser, run_json_command
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _JsonArgumentParser(prog="python -m scripts.subtitles", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_JsonArgumentParser)
+    parser = JsonArgumentParser(prog="python -m scripts.subtitles", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=JsonArgumentParser)
     parse = commands.add_parser("parse", help="parse a subtitle file into timed segments")
     parse.add_argument("file", type=Path, help="a .vtt, .srt or .json3 subtitle file")
     parse.add_argument("--format", choices=["vtt", "srt", "json3"], help="skip format detection")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
 from kernel.config import ConfigError, Settings, is_within_allowed_roots, load_settings
 from kernel.source.asr import make_transcriber
@@ -23,7 +23,7 @@ from kernel.source.audio import extract_audio_wav
 from kernel.task_runtime.canonical import fingerprint_value
 from kernel.task_runtime.errors import InvalidInputError, PathNotAllowedError, YTTError
 from kernel.transcript import TranscriptSegments
-from scripts._common import run_json_command
+from scripts._common import JsonArgumentParser, run_json_command
 
 Backend = Literal["whisper", "deepgram"]
 
@@ -84,15 +84,8 @@ def _cached_wav(media: Path, wav: Path) -> Path:
     return extract_audio_wav(media, wav, sample_rate=16000)
 
 
-class _JsonArgumentParser(argparse.ArgumentParser):
-    """Reports usage errors as ``invalid_input`` JSON instead of argparse's text on stderr."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InvalidInputError(f"invalid arguments: {message}", hint=self.format_usage().strip())
-
-
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = _JsonArgumentParser(
+    parser = JsonArgumentParser(
         prog="python -m scripts.transcribe", description="Transcribe a local audio or video file (JSON on stdout)."
     )
     parser.add_argument("file", type=Path, help="audio or video file")

@@ -20,6 +20,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from kernel.task_runtime.errors import SourceError
+from kernel.task_runtime.store import fsync_path
 
 _STDERR_TAIL_LINES = 12
 
@@ -127,13 +128,13 @@ def _run_ffmpeg_to(
                 hint=hint,
                 details={"ffmpeg_stderr": tail},
             )
-        _fsync_file(tmp_path)
+        fsync_path(tmp_path)
         os.replace(tmp_path, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
-    _fsync_dir(dest.parent)
+    fsync_path(dest.parent)
 
 
 def _stderr_tail(stderr: bytes, path_names: dict[str, str]) -> list[str]:
@@ -144,16 +145,3 @@ def _stderr_tail(stderr: bytes, path_names: dict[str, str]) -> list[str]:
     return lines[-_STDERR_TAIL_LINES:]
 
 
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable; some platforms cannot open a directory, which is harmless here.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -33,15 +33,13 @@ def _current_umask() -> int:
 _FILE_MODE = 0o666 & ~_current_umask()
 
 
-def fsync_dir(directory: Path) -> None:
-    """Make a rename inside ``directory`` durable."""
-    _fsync_dir(directory)
+def fsync_path(path: Path) -> None:
+    """fsync a file, or a directory (which makes a rename inside it durable).
 
-
-def _fsync_dir(directory: Path) -> None:
-    # Directory fsync makes the rename durable; not all platforms allow opening a directory.
+    Not all platforms allow opening a directory; there the call does nothing.
+    """
     with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
@@ -62,7 +60,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -94,7 +92,7 @@ def atomic_copy(source: Path, target: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(target.parent)
+    fsync_path(target.parent)
 
 
 def read_json(path: Path, schema: dict[str, Any] | None = None) -> Any:

@@ -22,6 +22,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from ...task_runtime.store import fsync_path
 from .base import TranscriberError
 
 BUNDLED_SPEC = "bundled:base"
@@ -141,14 +142,14 @@ def _build(building: Path, parts: list[Path], side_files: dict[str, Path]) -> No
     building.mkdir()
     for name, source in side_files.items():
         shutil.copyfile(source, building / name)
-        _fsync_path(building / name)
+        fsync_path(building / name)
     with (building / "model.bin").open("wb") as joined:
         for part in parts:
             with part.open("rb") as chunk:
                 shutil.copyfileobj(chunk, joined, 8 << 20)
         joined.flush()
         os.fsync(joined.fileno())
-    _fsync_path(building)
+    fsync_path(building)
 
 
 def _publish(building: Path, target: Path, expected: dict[str, int]) -> None:
@@ -167,7 +168,7 @@ def _publish(building: Path, target: Path, expected: dict[str, int]) -> None:
             if not _is_complete(target, expected):
                 raise
         shutil.rmtree(aside, ignore_errors=True)
-    _fsync_path(target.parent)
+    fsync_path(target.parent)
 
 
 def _is_complete(directory: Path, expected: dict[str, int]) -> bool:
@@ -176,14 +177,6 @@ def _is_complete(directory: Path, expected: dict[str, int]) -> bool:
     except OSError:
         return False
 
-
-def _fsync_path(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _unavailable(message: str) -> TranscriberError:
