@@ -115,11 +115,16 @@ def _failure_error(envelope: CommandEnvelope) -> YTTError:
     result = envelope.result
     found = result.data.get("error") if result is not None else None
     error: dict[str, Any] = found if isinstance(found, dict) else {}
+    # A phase failure wraps the error that caused it; report the cause's own code and advice.
+    details = error.get("details")
+    cause = details.get("cause") if isinstance(details, dict) else None
+    cause = cause if isinstance(cause, dict) else error
+    resume = f"then `yt-transcript resume {envelope.run_id}` retries (finished phases are skipped)"
+    hint = f"{cause['hint']}; {resume}" if cause.get("hint") else f"fix the cause, {resume}"
     return YTTError(
         f"run {envelope.run_id} failed: {result.detail if result else 'see inspect'}",
-        code=str(error.get("code") or "phase_failed"),
-        hint=f"fix the cause (`yt-transcript inspect {envelope.run_id} --detail phases`), then "
-        f"`yt-transcript resume {envelope.run_id}` retries",
+        code=str(cause.get("code") or error.get("code") or "phase_failed"),
+        hint=hint,
         details={"run_id": envelope.run_id, **({"error": error} if error else {})},
     )
 

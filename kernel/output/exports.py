@@ -24,7 +24,7 @@ from ..transcript import Chapter, NormalizedDocument, Segment, SegmentKind, Sour
 
 JSON_EXPORT_SCHEMA_VERSION = 1
 
-_MACHINE_SPEAKER = re.compile(r"^(?:speaker[ _-]?)?(\d+)$", re.IGNORECASE)
+_MACHINE_SPEAKER = re.compile(r"^(?:speaker_)?(\d+)$", re.IGNORECASE)  # not "Speaker 1": already a label
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 

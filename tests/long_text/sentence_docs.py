@@ -54,9 +54,7 @@ def make_doc(
             chapter_models.append(Chapter(title=title, start=0.0 if number == 0 else starts[first]))
         bounds = [first for first, _ in chapters]
         for sentence in sentences:
-            sentence.chapter_index = max(
-                i for i, first in enumerate(bounds) if first <= sentence.index or i == 0
-            )
+            sentence.chapter_index = max(i for i, first in enumerate(bounds) if first <= sentence.index or i == 0)
     return NormalizedDocument(
         language=language, origin="subtitles", sentences=sentences, subtitle_lines=[], chapters=chapter_models
     )

@@ -119,8 +119,7 @@ def test_document_gets_chapter_headings_at_chapter_starts() -> None:
         chapters=[(0, "Intro"), (2, "The first topic:")],
     )
     assert format_document(doc) == (
-        "## Intro\n\nWelcome everyone. Today we test.\n\n"
-        "## The first topic\n\nFirst topic here. Second topic.\n"
+        "## Intro\n\nWelcome everyone. Today we test.\n\n## The first topic\n\nFirst topic here. Second topic.\n"
     )
 
 

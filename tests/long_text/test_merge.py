@@ -15,9 +15,7 @@ from tests.long_text.sentence_docs import make_doc, random_doc, word_counter
 SMALL = LLMProfile(base_url="http://127.0.0.1:9/v1", model="m", context_window=2048, max_output_tokens=1024)
 
 
-def _plan(
-    doc: NormalizedDocument, llm: LLMProfile | None = SMALL, titles: list[str | None] | None = None
-) -> Plan:
+def _plan(doc: NormalizedDocument, llm: LLMProfile | None = SMALL, titles: list[str | None] | None = None) -> Plan:
     return build_plan(
         doc,
         TransformRequest(mode="clean"),
@@ -94,12 +92,8 @@ def test_seam_duplicates_between_chunks_are_removed_and_counted() -> None:
     doc = _long_doc()
     plan = _plan(doc)
     first, second = plan.chunks[0], plan.chunks[1]
-    states = {
-        c.chunk_id: _llm_state(plan, c.chunk_id, f"Chunk {c.index} says something.") for c in plan.chunks
-    }
-    states[first.chunk_id] = _llm_state(
-        plan, first.chunk_id, "Opening. The last sentence of the first chunk."
-    )
+    states = {c.chunk_id: _llm_state(plan, c.chunk_id, f"Chunk {c.index} says something.") for c in plan.chunks}
+    states[first.chunk_id] = _llm_state(plan, first.chunk_id, "Opening. The last sentence of the first chunk.")
     states[second.chunk_id] = _llm_state(
         plan, second.chunk_id, "The last sentence of the first chunk. The second chunk begins."
     )
@@ -150,9 +144,7 @@ def test_fallback_llm_and_degraded_chunks_are_reported() -> None:
         output_origin="deterministic",
     )
     violation = Violation(code="length_ratio", detail="a bit short", remedy="repair")
-    states[b.chunk_id] = _llm_state(
-        plan, b.chunk_id, "Kept anyway.", final_violations=[violation.model_dump()]
-    )
+    states[b.chunk_id] = _llm_state(plan, b.chunk_id, "Kept anyway.", final_violations=[violation.model_dump()])
     merged = merge_chunks(plan, doc, states)
     assert merged.fallback_chunks == [a.chunk_id]
     assert merged.degraded_chunks == [b.chunk_id]

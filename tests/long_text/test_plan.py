@@ -20,12 +20,8 @@ from kernel.transcript import NormalizedDocument
 from tests.long_text.sentence_docs import make_doc, random_doc, word_counter
 
 CLEAN = TransformRequest(mode="clean")
-SMALL_MODEL = LLMProfile(
-    base_url="http://127.0.0.1:9/v1", model="m", context_window=2048, max_output_tokens=1024
-)
-LARGE_MODEL = LLMProfile(
-    base_url="http://127.0.0.1:9/v1", model="m", context_window=128_000, max_output_tokens=16_384
-)
+SMALL_MODEL = LLMProfile(base_url="http://127.0.0.1:9/v1", model="m", context_window=2048, max_output_tokens=1024)
+LARGE_MODEL = LLMProfile(base_url="http://127.0.0.1:9/v1", model="m", context_window=128_000, max_output_tokens=16_384)
 
 
 def _plan(
@@ -111,9 +107,7 @@ def test_the_same_document_takes_the_long_path_on_a_small_context_window() -> No
 def test_chunk_size_respects_the_context_window_and_the_output_limit() -> None:
     doc = make_doc(["One sentence."])
     contract = _plan(doc, llm=SMALL_MODEL).contract
-    prompt_side = (
-        contract.max_source_tokens * (1 + 2 * contract.expected_output_ratio) + contract.context_tokens
-    )
+    prompt_side = contract.max_source_tokens * (1 + 2 * contract.expected_output_ratio) + contract.context_tokens
     assert prompt_side < SMALL_MODEL.context_window
     assert contract.max_source_tokens * contract.expected_output_ratio <= SMALL_MODEL.max_output_tokens
     assert contract.max_output_tokens <= SMALL_MODEL.max_output_tokens
@@ -135,9 +129,7 @@ def test_translation_ratios_follow_the_target_language_token_cost() -> None:
 
 
 def test_chapter_starts_always_begin_a_new_chunk_even_on_the_short_path() -> None:
-    doc = make_doc(
-        ["Intro words.", "More intro.", "Body starts.", "Body ends."], chapters=[(0, "Intro"), (2, "Body")]
-    )
+    doc = make_doc(["Intro words.", "More intro.", "Body starts.", "Body ends."], chapters=[(0, "Intro"), (2, "Body")])
     plan = _plan(doc, llm=LARGE_MODEL)
     assert [(c.core_start, c.core_end, c.starts_chapter, c.chapter_index) for c in plan.chunks] == [
         (0, 2, True, 0),

@@ -134,9 +134,7 @@ def test_repair_messages_carry_the_violations_and_the_previous_output() -> None:
     doc = _doc()
     plan = _plan(doc, TransformRequest(mode="translate", source_language="en", target_language="de"))
     violations = [Violation(code="missing_anchor", detail="missing values: 1,500", remedy="repair")]
-    user = build_chunk_messages(
-        plan, plan.chunks[0], doc, violations=violations, previous_output="Satz null."
-    )[1]
+    user = build_chunk_messages(plan, plan.chunks[0], doc, violations=violations, previous_output="Satz null.")[1]
     text = user["content"]
     assert "- missing_anchor: missing values: 1,500" in text
     assert "<previous>\nSatz null.\n</previous>" in text
@@ -188,9 +186,7 @@ def test_deterministic_plans_send_no_prompts() -> None:
 
 
 def test_chapter_title_messages_list_every_chapter_and_answers_parse_back() -> None:
-    doc = make_doc(
-        ["Welcome.", "First topic.", "Second topic."], chapters=[(0, "Intro"), (1, "Topic one"), (2, "")]
-    )
+    doc = make_doc(["Welcome.", "First topic.", "Second topic."], chapters=[(0, "Intro"), (1, "Topic one"), (2, "")])
     plan = _plan(doc, TransformRequest(mode="translate", target_language="de"))
     user = build_chapter_title_messages(plan, doc)[1]["content"]
     assert "1. (current title: Intro)\nWelcome." in user and "\n3.\nSecond topic." in user

@@ -126,9 +126,7 @@ def test_added_content_violates_the_length_ratio() -> None:
 
 def test_a_changed_number_is_a_missing_anchor() -> None:
     doc = _doc()
-    result = verify_chunk_output(
-        _plan(doc), _plan(doc).chunks[0], doc, CLEAN.replace("1,500", "1,600"), "stop"
-    )
+    result = verify_chunk_output(_plan(doc), _plan(doc).chunks[0], doc, CLEAN.replace("1,500", "1,600"), "stop")
     assert [v.code for v in result.violations] == ["missing_anchor"]
     assert "1,500" in result.violations[0].detail
 
@@ -259,9 +257,7 @@ def test_a_wrapping_code_fence_is_sanitized() -> None:
 
 def test_a_repeated_leading_sentence_is_removed_at_the_seam() -> None:
     previous = "First paragraph here.\n\nThe cluster was upgraded last night without downtime."
-    following = (
-        "The cluster was upgraded last night without downtime. Then we checked the logs.\n\nMore text."
-    )
+    following = "The cluster was upgraded last night without downtime. Then we checked the logs.\n\nMore text."
     merged, changed = remove_seam_duplicate(previous, following)
     assert changed
     assert merged == "Then we checked the logs.\n\nMore text."

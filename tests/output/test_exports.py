@@ -88,6 +88,7 @@ def test_speakers_are_labelled_only_when_more_than_one_talks() -> None:
 def test_speaker_ids_become_readable_labels() -> None:
     assert speaker_label("0") == "Speaker 1"
     assert speaker_label("SPEAKER_01") == "Speaker 2"
+    assert speaker_label("Speaker 1") == "Speaker 1"  # already a label (Deepgram backend): not shifted
     assert speaker_label("Ada  Lovelace") == "Ada Lovelace"
 
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kernel.task_runtime.canonical import fingerprint_value
 from kernel.task_runtime.errors import CorruptStateError, SourceError, StopRequested
+from kernel.task_runtime.faults import crash_point
 from kernel.task_runtime.store import atomic_write_json, read_json
 from kernel.transcript import Segment, TranscriptSegments
 
@@ -39,6 +40,7 @@ CHECKPOINT_SCHEMA_VERSION = 1
 # Whisper treats roughly the last 223 prompt tokens; capping by characters ourselves keeps the *start*
 # of the caller's prompt (the title) instead of letting the model keep only its tail.
 MAX_INITIAL_PROMPT_CHARS = 600
+_windows_saved = 0  # window checkpoints written by this process, for the crash point in save_window_checkpoint
 
 
 class TranscriberError(SourceError):
@@ -136,7 +138,11 @@ def load_window_checkpoint(path: Path, key: str) -> WindowCheckpoint | None:
 
 
 def save_window_checkpoint(path: Path, checkpoint: WindowCheckpoint) -> None:
+    """Write ``checkpoint`` atomically; crash point ``asr:window:<n>:saved`` after the n-th save of this process."""
+    global _windows_saved
     atomic_write_json(path, checkpoint.model_dump(mode="json"))
+    _windows_saved += 1
+    crash_point(f"asr:window:{_windows_saved}:saved")
 
 
 def cap_initial_prompt(prompt: str | None, max_chars: int = MAX_INITIAL_PROMPT_CHARS) -> str | None:

@@ -1,0 +1,106 @@
+"""Speech recognition through the real CLI: Deepgram (real SDK, local fake service) with speakers, and a
+whisper run killed mid-transcription that resumes from its last window checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.e2e.conftest import (
+    SCRIPT_TEXT,
+    cli,
+    environment,
+    files_containing,
+    front_matter,
+    inspect_run,
+    json_result,
+    word_recall,
+)
+from tests.fakes.deepgram_server import FakeDeepgramServer
+
+DEEPGRAM_KEY = "dg-test-key-7f3a91c2e5"  # distinctive, so a leak anywhere is found by a byte search
+DIALOGUE = [
+    ("Welcome to this short update on our builds.", 0),
+    ("Thanks. How long did a build take before?", 1),
+    ("About 42 minutes, mostly downloading packages.", 0),
+    ("And after the cache it took nine minutes?", 1),
+]
+
+
+@pytest.fixture
+def speech(tmp_path: Path) -> Path:
+    target = tmp_path / "talk.m4a"
+    shutil.copy(EXAMPLES / "sample-speech" / "sample.m4a", target)
+    return target
+
+
+def test_a_deepgram_run_labels_both_speakers_in_the_article_and_subtitles_and_never_stores_the_key(
+    speech: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    with FakeDeepgramServer(api_key=DEEPGRAM_KEY, utterances=DIALOGUE) as deepgram:
+        env = environment(home, DEEPGRAM_API_KEY=DEEPGRAM_KEY, YTT_DEEPGRAM_BASE_URL=deepgram.base_url)
+        proc = cli("run", speech.name, "--route", "asr", "--asr-backend", "deepgram", "--output-dir", "out",
+                   "--json", cwd=tmp_path, env=env)
+        listened = deepgram.listen_requests(authorized_only=False)
+
+    assert proc.returncode == 0, proc.stderr
+    result = json_result(proc)
+    assert result["state"] in ("completed", "completed_degraded")
+    assert listened and all(request.authorized and request.status == 200 for request in listened)
+
+    markdown = Path(result["outputs"]["markdown"]).read_text(encoding="utf-8")
+    assert front_matter(markdown)["transcript_source"].startswith("deepgram (")
+    assert "**Speaker 1:** Welcome to this short update on our builds." in markdown
+    assert "**Speaker 2:** Thanks. How long did a build take before?" in markdown
+    srt = Path(result["outputs"]["srt"]).read_text(encoding="utf-8")
+    assert "[Speaker 1] Welcome" in srt and "[Speaker 2] Thanks." in srt
+    vtt = Path(result["outputs"]["vtt"]).read_text(encoding="utf-8")
+    assert "<v Speaker 1>Welcome" in vtt and "<v Speaker 2>Thanks." in vtt
+
+    envelope = inspect_run(result["run_id"], cwd=tmp_path, env=environment(home))
+    route = envelope["data"]["domain"]["route"]
+    assert (route["route"], route["backend"]) == ("asr", "deepgram") and route["reasons"]
+    work_dir = Path(result["work_dir"])
+    assert (work_dir / "telemetry.jsonl").is_file()
+    assert files_containing(work_dir, DEEPGRAM_KEY) == []
+    assert files_containing(tmp_path / "out", DEEPGRAM_KEY) == []
+    assert DEEPGRAM_KEY not in proc.stdout + proc.stderr
+
+
+def test_a_run_killed_after_the_first_whisper_window_resumes_from_that_checkpoint(
+    speech: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    config = tmp_path / "config.toml"
+    config.write_text("[whisper]\nwindow_seconds = 15\n", encoding="utf-8")
+    env = environment(home, YTT_CONFIG=str(config))
+
+    crashed = cli("run", speech.name, "--route", "asr", "--output-dir", "out", "--json", cwd=tmp_path,
+                  env={**env, "YTT_CRASH_AT": "asr:window:1:saved"})
+
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    runs = json_result(cli("runs", "--json", cwd=tmp_path, env=env))["runs"]
+    assert len(runs) == 1
+    work_dir = Path(inspect_run(runs[0]["run_id"], cwd=tmp_path, env=env)["work_dir"])
+    saved = [p.name for p in work_dir.rglob("whisper-w*.json")]
+    assert len(saved) == 1 and saved[0].startswith("whisper-w0000-"), saved
+
+    resumed = cli("resume", runs[0]["run_id"], "--json", cwd=tmp_path, env=env)
+
+    assert resumed.returncode == 0, resumed.stderr
+    result = json_result(resumed)
+    assert result["state"] in ("completed", "completed_degraded")
+    manifest = json.loads((work_dir / "manifest.json").read_text(encoding="utf-8"))
+    transcribe = manifest["phases"]["transcribe"]
+    assert transcribe["summary"]["windows_from_checkpoint"] == 1
+    assert transcribe["summary"]["windows_total"] > 1
+    assert transcribe["runs"] == 2  # interrupted once, then finished; the first window was not redone
+    markdown = Path(result["outputs"]["markdown"]).read_text(encoding="utf-8")
+    assert word_recall(SCRIPT_TEXT, markdown.split("\n---\n", 1)[1]) >= 0.7
