@@ -250,6 +250,7 @@ def format_envelope(envelope: CommandEnvelope) -> str:
     route = (envelope.data.get("domain") or {}).get("route") if isinstance(envelope.data.get("domain"), dict) else None
     if isinstance(route, dict):
         lines.append(f"route      {route.get('route')} ({route.get('language') or '?'})")
+        lines += [f"           - {reason}" for reason in route.get("reasons") or []]
     lines += [f"warning    {w}" for w in envelope.warnings]
     detail = envelope.data.get("detail", "summary")
     if detail in ("summary", "phases") and envelope.phases:

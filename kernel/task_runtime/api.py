@@ -729,7 +729,9 @@ def _phase_note(manifest: Manifest, name: str) -> str | None:
         return f"{record.error.get('code')}: {record.error.get('message')}"
     if record.last_skip_reason and record.skips:
         return f"skipped: {record.last_skip_reason}"
-    return record.run_reason
+    if record.runs > 1 and record.run_reason:
+        return f"re-ran: {record.run_reason}"
+    return None
 
 
 def _chunk_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
