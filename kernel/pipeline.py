@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .config import Settings, load_settings
+from .long_text.actions import replan_fallback_chunks, retry_fallback_chunks, transform_result
 from .long_text.phases import MergePhase, PlanPhase, TransformPhase
 from .output.phases import AssemblePhase, VerifyPhase, publish_outputs
 from .params import TranscriptParams, parse_params
@@ -105,6 +106,10 @@ class TranscriptPipeline:
                     status = "unreadable"
                 counts[status] = counts.get(status, 0) + 1
             facts["chunks"] = counts
+        result = transform_result(run_dir, manifest)
+        if result is not None:
+            facts["llm_used"] = bool(result.get("llm_used"))
+            facts["fallback_chunks"] = int((result.get("counts") or {}).get("fallback", 0))
         failure = manifest.failure or {}
         if failure:
             facts["failure_code"] = failure.get("code")
@@ -114,12 +119,37 @@ class TranscriptPipeline:
         actions: dict[Action, str] = {}
         if obs.failed_phase == "transcribe" and obs.domain.get("failure_code") == "subtitles_unusable":
             actions[Action.REROUTE_TO_ASR] = "the subtitle track is not a usable transcript; transcribe the audio"
+        fallbacks = int(obs.domain.get("fallback_chunks", 0))
+        if obs.gate_phase_done and obs.quality_status != "pass" and fallbacks and obs.domain.get("llm_used"):
+            actions[Action.RETRY_CHUNK] = f"send the {fallbacks} chunk(s) that fell back to the LLM again"
+            actions[Action.REPLAN_REMAINING] = f"re-plan the {fallbacks} fallback chunk(s) smaller and send them again"
         return actions
 
     def execute_domain_action(self, action: Action, ctx: ActionContext) -> tuple[ActionResult, bool]:
         if action == Action.REROUTE_TO_ASR:
             return self._reroute_to_asr(ctx), True
+        if action == Action.RETRY_CHUNK:
+            reset = retry_fallback_chunks(ctx.run_dir, ctx.manifest, ctx.lease, ctx.args.get("chunk_id"))
+            self._invalidate(ctx, "transform")
+            return ActionResult(action=action, status="completed", detail=f"{len(reset)} chunk(s) sent again",
+                                data={"chunks": reset}), True
+        if action == Action.REPLAN_REMAINING:
+            plan_id, plan_path = replan_fallback_chunks(ctx.run_dir, ctx.manifest, ctx.lease)
+            self._invalidate(ctx, "transform", domain={"current_plan": plan_path}, current_plan_id=plan_id)
+            return ActionResult(action=action, status="completed", detail=f"fallback chunks re-planned as {plan_id}",
+                                data={"plan_id": plan_id}), True
         raise NotImplementedError(f"no executor for {action.value}")
+
+    def _invalidate(self, ctx: ActionContext, phase: str, *, domain: dict[str, Any] | None = None,
+                    current_plan_id: str | None = None) -> None:
+        manifest = ctx.run_dir.read_manifest()
+        phases = dict(manifest.phases)
+        if phase in phases:
+            phases[phase] = phases[phase].model_copy(update={"status": "invalidated"})
+        update: dict[str, Any] = {"phases": phases, "domain": {**manifest.domain, **(domain or {})}}
+        if current_plan_id is not None:
+            update["current_plan_id"] = current_plan_id
+        ctx.run_dir.commit(manifest.model_copy(update=update), ctx.lease)
 
     def _reroute_to_asr(self, ctx: ActionContext) -> ActionResult:
         manifest = ctx.manifest

@@ -265,3 +265,29 @@ def test_a_two_hour_transcript_takes_the_long_path_end_to_end(tmp_path: Path) ->
     assert len(plan["chunks"]) >= 10
     assert finished.quality["status"] == "pass"
     assert_every_sentence_exactly_once(finished.article, sentences)
+
+
+@pytest.mark.parametrize("action", ["retry_chunk", "replan_remaining"])
+def test_fallback_chunks_can_be_sent_again_once_the_endpoint_works(tmp_path: Path, media: Path, action: str) -> None:
+    with FakeOpenAIServer(behaviour="server_error") as server:
+        api = make_api(tmp_path, server, max_retries=0)
+        run_id = api.create_run({"source": str(media), "outputs": ["markdown"]}).run_id
+        gate = api.advance_run(run_id, wait_seconds=50)
+        assert gate.result is not None and gate.result.status == "completed"
+        degraded = api.inspect_run(run_id)
+        assert Action.RETRY_CHUNK in degraded.allowed_actions
+        assert Action.REPLAN_REMAINING in degraded.allowed_actions
+        assert Action.FINALIZE not in degraded.allowed_actions
+
+        server.set_default("clean")  # the endpoint is back
+        sent_before = len(server.requests)
+        again = api.advance_run(run_id, action=action, wait_seconds=50)
+        assert again.result is not None and again.result.status == "completed", again.result
+        assert len(server.requests) > sent_before
+        final = api.finalize_run(run_id, wait_seconds=50)
+    assert final.state == LifecycleState.COMPLETED
+    manifest = api.resolve(run_id).read_manifest()
+    quality = read_json(api.resolve(run_id).path / manifest.artifacts["quality.report"].path)
+    assert quality["status"] == "pass" and quality["fallback_chunks"] == []
+    article = Path(final.outputs["markdown"]).read_text(encoding="utf-8")  # type: ignore[index]
+    assert_every_sentence_exactly_once(article, SENTENCES)
