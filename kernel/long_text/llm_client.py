@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import time
@@ -517,16 +518,18 @@ class LLMClient:
     async def _send_streaming(
         self, messages: list[ChatCompletionMessageParam], max_tokens: int, temperature: float
     ) -> _Reply:
-        stream = await self._client.chat.completions.create(
+        # The SDK's typed stream builds a pydantic object per event (tens of ms per reply); reading the raw
+        # SSE lines through ``with_streaming_response`` keeps the SDK's auth, URLs and error mapping and
+        # costs a json.loads per event.
+        async with self._client.chat.completions.with_streaming_response.create(
             model=self.model,
             messages=messages,
             max_tokens=max_tokens,
             temperature=temperature,
             stream=True,
             stream_options={"include_usage": True},
-        )
-        try:
-            content_type = stream.response.headers.get("content-type", "")
+        ) as response:
+            content_type = response.headers.get("content-type", "")
             if "text/event-stream" not in content_type.lower():
                 raise _AttemptFailed(
                     Failure(
@@ -540,20 +543,35 @@ class LLMClient:
             model = ""
             prompt_tokens: int | None = None
             completion_tokens: int | None = None
-            async for chunk in stream:
-                model = chunk.model or model
-                if chunk.usage is not None:
-                    prompt_tokens = chunk.usage.prompt_tokens
-                    completion_tokens = chunk.usage.completion_tokens
-                for choice in chunk.choices:
-                    if choice.index != 0:
+            async for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    break
+                try:
+                    chunk = json.loads(payload)
+                except json.JSONDecodeError:
+                    raise _AttemptFailed(Failure("bad_output", "an unreadable event in the reply stream")) from None
+                if not isinstance(chunk, dict):
+                    continue
+                if chunk.get("error"):
+                    error = chunk["error"]
+                    message = error.get("message") if isinstance(error, dict) else str(error)
+                    raise _AttemptFailed(Failure("server_error", f"error in the reply stream: {message}"))
+                model = chunk.get("model") or model
+                usage = chunk.get("usage")
+                if isinstance(usage, dict):
+                    prompt_tokens = usage.get("prompt_tokens", prompt_tokens)
+                    completion_tokens = usage.get("completion_tokens", completion_tokens)
+                for choice in chunk.get("choices") or []:
+                    if choice.get("index", 0) != 0:
                         continue
-                    if choice.delta is not None and choice.delta.content:
-                        parts.append(choice.delta.content)
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
-        finally:
-            await stream.close()
+                    content = (choice.get("delta") or {}).get("content")
+                    if content:
+                        parts.append(content)
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
         return _Reply(
             text="".join(parts),
             finish_reason=finish_reason,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,17 +77,21 @@ class _Loop:
     truncations: int = 0
     latencies: list[float] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def write(self, state: ChunkState) -> None:
+        """Persist a chunk state (may run in a worker thread: counters are updated under a lock)."""
         self.ctx.lease.check()
         path = chunk_state_path(self.ctx.run_dir.path, state.plan_id, state.chunk_id)
         atomic_write_json(path, state.model_dump(mode="json"))
-        self.committed += 1
-        self.counts[state.status] = self.counts.get(state.status, 0) + 1
+        with self.lock:
+            self.committed += 1
+            committed = self.committed
+            self.counts[state.status] = self.counts.get(state.status, 0) + 1
         self.ctx.emit("chunk_finished", plan_id=state.plan_id, chunk_id=state.chunk_id, status=state.status,
                       origin=state.output_origin, attempts=len(state.attempts),
                       violations=[v.code for v in state.final_violations])
-        crash_point(f"chunk:{self.committed}:committed")
+        crash_point(f"chunk:{committed}:committed")
 
     def fallback(self, chunk: ChunkSpec, attempts: list[Attempt], violations: list[Violation]) -> ChunkState:
         state = ChunkState(plan_id=self.plan.plan_id, chunk_id=chunk.chunk_id, status="fallback",
@@ -253,7 +258,8 @@ async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMPro
         if verification.ok:
             state = ChunkState(plan_id=plan.plan_id, chunk_id=chunk.chunk_id, status="succeeded",
                                attempts=attempts, output=text.strip(), output_origin="llm")
-            loop.write(state)
+            # fsyncs block; keep the event loop free to drive the other requests meanwhile.
+            await asyncio.to_thread(loop.write, state)
             return state
         violations = verification.violations
         previous_output = text

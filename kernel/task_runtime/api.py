@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -51,6 +52,7 @@ from .workdir import RunDir
 from .worker import Worker
 
 MAX_WAIT_SECONDS = 55.0
+PROGRESS_INTERVAL = 0.5  # seconds between progress reports while a command waits
 DEFAULT_WAIT_SECONDS = 20.0
 ProgressCallback = Callable[[Progress], None]
 
@@ -369,24 +371,30 @@ class RuntimeApi:
     def _wait(
         self, worker: Worker, wait: float, run_dir: RunDir, task: TaskSpec, on_progress: ProgressCallback | None
     ) -> None:
-        deadline = self.clock_monotonic() + wait
+        deadline = time.monotonic() + wait
+        last_report = float("-inf")
         while not worker.done.is_set():
-            remaining = deadline - self.clock_monotonic()
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             worker.wait_for_change(min(remaining, 1.0))
-            if on_progress is not None and not worker.done.is_set():
+            now = time.monotonic()
+            # Reports are throttled and built from the worker's live status plus one manifest read:
+            # this thread must not compete with the worker (e.g. re-reading every chunk file) per event.
+            if on_progress is not None and not worker.done.is_set() and now - last_report >= PROGRESS_INTERVAL:
+                last_report = now
                 try:
-                    manifest = run_dir.read_manifest()
-                    on_progress(self._progress(manifest, self.observe(run_dir, task, manifest)))
+                    on_progress(self._live_progress(run_dir, worker))
                 except YTTError:
                     pass
 
-    @staticmethod
-    def clock_monotonic() -> float:
-        import time
-
-        return time.monotonic()
+    def _live_progress(self, run_dir: RunDir, worker: Worker) -> Progress:
+        manifest = run_dir.read_manifest()
+        status = worker.status
+        done = sum(1 for p in self.pipeline.phases
+                   if p.name in manifest.phases and manifest.phases[p.name].status == "succeeded")
+        return Progress(phases_done=done, phases_total=len(self.pipeline.phases), current_phase=status.phase,
+                        phase_progress=status.progress, message=status.message)
 
     def _finish(self, command: str, run_dir: RunDir, decision: Any, worker: Worker) -> CommandEnvelope:
         if worker.done.is_set():

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,16 +160,26 @@ def _repair_torn_tail(handle: Any) -> None:
     handle.truncate(0)
 
 
-def append_jsonl(path: Path, record: Any) -> None:
-    """Append one JSON record as a line, repairing a torn last line first."""
+_APPEND_LOCK = threading.Lock()
+
+
+def append_jsonl(path: Path, record: Any, *, durable: bool = True) -> None:
+    """Append one JSON record as a line, repairing a torn last line first.
+
+    Appends from threads of one process are serialized, so the torn-tail repair never mistakes another
+    thread's append for a crash; across processes each line is one ``write`` to an ``O_APPEND`` file.
+    With ``durable=False`` the line is written but not fsynced: it survives a killed process (the
+    kernel has it), not a power cut — right for history, wrong for state.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode() + b"\n"
-    with path.open("a+b") as handle:
+    with _APPEND_LOCK, path.open("a+b") as handle:
         _repair_torn_tail(handle)
         handle.seek(0, os.SEEK_END)
         handle.write(line)
         handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            os.fsync(handle.fileno())
 
 
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:

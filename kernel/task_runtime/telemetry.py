@@ -25,7 +25,8 @@ class Telemetry:
 
     def emit(self, event: str, **fields: Any) -> None:
         record = {"ts": self.clock.now().isoformat(), "run_id": self.run_id, "event": event, **fields}
-        append_jsonl(self.path, record)
+        # History, not state: written through to the kernel at once, but not fsynced per event.
+        append_jsonl(self.path, record, durable=False)
 
 
 def read_events(work_dir: Path, *, event: str | None = None) -> list[dict[str, Any]]:

@@ -279,7 +279,7 @@ class FakeOpenAIServer:
         self.max_in_flight = 0
         self._lock = threading.Condition()
         handler = type("BoundHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
@@ -360,6 +360,13 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    # A real server's listen backlog: with the standard library's 5, a burst of concurrent connections
+    # gets SYNs dropped and retried a second later, which would be charged to the client under test.
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def _error_body(message: str, kind: str, code: str | None, param: str | None = None) -> dict[str, Any]:
