@@ -291,3 +291,15 @@ def test_fallback_chunks_can_be_sent_again_once_the_endpoint_works(tmp_path: Pat
     assert quality["status"] == "pass" and quality["fallback_chunks"] == []
     article = Path(final.outputs["markdown"]).read_text(encoding="utf-8")  # type: ignore[index]
     assert_every_sentence_exactly_once(article, SENTENCES)
+
+
+def test_an_answer_in_the_wrong_language_is_repaired(tmp_path: Path, media: Path) -> None:
+    with FakeOpenAIServer() as server:
+        server.enqueue("wrong_language")
+        finished = run_to_end(make_api(tmp_path, server), media, mode="translate", target_language="zh-Hans")
+    states = chunk_states(finished)
+    assert {s["status"] for s in states} == {"succeeded"}
+    first = states[0]
+    assert [a["kind"] for a in first["attempts"]] == ["initial", "repair"]
+    assert "wrong_script" in [v["code"] for v in first["attempts"][0]["violations"]]
+    assert finished.quality["status"] == "pass"
