@@ -262,6 +262,8 @@ async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMPro
             await asyncio.to_thread(loop.write, state)
             return state
         violations = verification.violations
+        if text == previous_output:
+            break  # the same answer again would fail the same (deterministic) checks: stop asking
         previous_output = text
         if any(v.code == "truncated" for v in violations):
             truncated_here += 1
