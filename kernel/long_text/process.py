@@ -262,8 +262,7 @@ async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMPro
             await asyncio.to_thread(loop.write, state)
             return state
         violations = verification.violations
-        if text == previous_output:
-            break  # the same answer again would fail the same (deterministic) checks: stop asking
+        repeated = text == previous_output
         previous_output = text
         if any(v.code == "truncated" for v in violations):
             truncated_here += 1
@@ -275,6 +274,10 @@ async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMPro
             loop.replan_reason = loop.replan_reason or f"{violations[0].code} on {chunk.chunk_id}"
             return None
         if any(v.remedy == "fallback" for v in violations):
+            break
+        if repeated:
+            # Checked after truncation: a cut-off answer repeated means the output budget is too small
+            # (a replan helps), while any other repeated answer would fail the same checks again.
             break
     return loop.fallback(chunk, attempts, violations)
 
