@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 
-from kernel.config import LLMProfile
 from kernel.task_runtime.errors import BudgetExceededError
 
 _RAISE_HINT = (
@@ -47,10 +46,6 @@ class RunBudget:
         self._prompt_tokens = used_prompt_tokens
         self._completion_tokens = used_completion_tokens
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_profile(cls, profile: LLMProfile) -> RunBudget:
-        return cls(max_requests=profile.max_requests, max_tokens_total=profile.max_tokens_total)
 
     def reserve_request(self, estimated_prompt_tokens: int = 0) -> None:
         """Count one request about to be sent.

@@ -189,6 +189,9 @@ class ChunkState(ContractModel):
     output: str | None = None
     output_origin: Literal["llm", "deterministic"] | None = None
     final_violations: list[Violation] = Field(default_factory=list)
+    # The run's cumulative LLM usage when this state was written (counters only grow), so a resumed run
+    # continues its budget and totals from the latest committed chunk instead of from zero.
+    run_usage: dict[str, int] = Field(default_factory=dict)
 
     @property
     def is_final(self) -> bool:

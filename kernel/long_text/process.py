@@ -9,6 +9,9 @@ Invariants:
   deterministic formatting of its own source sentences and is listed as a fallback.
 - Pause and cancel are honoured between chunks: no new chunk starts once a stop is requested; chunks
   already in flight finish and are saved. Every state write checks the lease first.
+- LLM usage and the run budget are cumulative over the run's processes: each committed chunk state
+  carries the run's usage so far (``ChunkState.run_usage``) and a resumed run starts from the largest
+  one. Requests in flight when a process died were never committed and are not counted.
 
 Remedies (deterministic, per failure):
 - verification violation with remedy ``repair`` -> a repair request listing the violations (bounded);
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,10 +82,12 @@ class _Loop:
     latencies: list[float] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    usage_now: Callable[[], dict[str, int]] = dict
 
     def write(self, state: ChunkState) -> None:
         """Persist a chunk state (may run in a worker thread: counters are updated under a lock)."""
         self.ctx.lease.check()
+        state.run_usage = self.usage_now()
         path = chunk_state_path(self.ctx.run_dir.path, state.plan_id, state.chunk_id)
         atomic_write_json(path, state.model_dump(mode="json"))
         with self.lock:
@@ -109,7 +115,7 @@ def process_plan(
     Raises:
         StopRequested: a pause/cancel was honoured between chunks (finished chunks are saved).
     """
-    usage: dict[str, Any] = {}
+    usage: dict[str, int] = {}
     autotune: dict[str, Any] = {}
     replans: list[dict[str, Any]] = []
     if llm is None or plan.path == "deterministic":
@@ -118,7 +124,10 @@ def process_plan(
     else:
         from .budget import RunBudget
 
-        budget = RunBudget.from_profile(llm)
+        usage = recorded_usage(ctx.run_dir.path)
+        budget = RunBudget(max_requests=llm.max_requests, max_tokens_total=llm.max_tokens_total,
+                           used_requests=usage.get("requests", 0), used_prompt_tokens=usage.get("prompt_tokens", 0),
+                           used_completion_tokens=usage.get("completion_tokens", 0))
         while True:
             loop = _Loop(ctx, plan, doc)
             usage = asyncio.run(_llm_pass(loop, llm, budget, usage))
@@ -155,6 +164,16 @@ def process_plan(
     }
 
 
+def recorded_usage(run_path: Path) -> dict[str, int]:
+    """The run's LLM usage as of its latest committed chunk, over every plan (empty before the first)."""
+    latest: dict[str, int] = {}
+    for path in (run_path / "chunks").glob("*/*.json"):
+        state = load_chunk_state(path)
+        if state is not None and state.run_usage.get("requests", 0) > latest.get("requests", -1):
+            latest = dict(state.run_usage)
+    return latest
+
+
 def _deterministic_pass(loop: _Loop) -> None:
     plan, ctx = loop.plan, loop.ctx
     own = plan.own_chunks()
@@ -167,7 +186,7 @@ def _deterministic_pass(loop: _Loop) -> None:
         ctx.report_progress((position + 1) / len(own), f"chunk {position + 1}/{len(own)}")
 
 
-async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dict[str, Any]) -> dict[str, Any]:
+async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dict[str, int]) -> dict[str, int]:
     from .llm_client import LLMClient
 
     ctx, plan = loop.ctx, loop.plan
@@ -206,16 +225,20 @@ async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dic
                 done += 1
                 ctx.report_progress(done / len(own), f"chunk {done}/{len(own)}")
 
+    def totals() -> dict[str, int]:
+        merged = {key: int(value) for key, value in usage_so_far.items()}
+        for key, value in client.usage.items():
+            merged[key] = merged.get(key, 0) + value
+        merged["peak_concurrency"] = max(merged.get("peak_concurrency", 0), limiter.peak_in_flight)
+        merged["concurrency_reductions"] = merged.get("concurrency_reductions", 0) + limiter.reductions
+        return merged
+
+    loop.usage_now = totals
     try:
         await asyncio.gather(*(run_one(chunk) for chunk in todo))
     finally:
         await client.aclose()
-    totals = dict(usage_so_far)
-    for key, value in client.usage.items():
-        totals[key] = totals.get(key, 0) + value
-    totals["peak_concurrency"] = max(int(totals.get("peak_concurrency", 0)), limiter.peak_in_flight)
-    totals["concurrency_reductions"] = int(totals.get("concurrency_reductions", 0)) + limiter.reductions
-    return totals
+    return totals()
 
 
 async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMProfile) -> ChunkState | None:

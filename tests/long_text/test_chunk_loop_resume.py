@@ -61,3 +61,33 @@ def test_a_kill_in_the_chunk_loop_resends_only_unfinished_chunks_and_gives_the_s
     assert set(requests_per_chunk.values()) == {1}, requests_per_chunk  # no finished chunk was sent again
     finished_before_crash = [e["chunk_id"] for e in events if e["event"] == "chunk_finished"][:2]
     assert all(requests_per_chunk[c] == 1 for c in finished_before_crash)
+
+
+def quality_report(work_dir: Path) -> dict[str, object]:
+    manifest = json.loads((work_dir / "manifest.json").read_text(encoding="utf-8"))
+    return json.loads((work_dir / manifest["artifacts"]["quality.report"]["path"]).read_text(encoding="utf-8"))
+
+
+def test_the_request_budget_and_usage_totals_carry_over_a_kill_and_resume(tmp_path: Path) -> None:
+    media = write_source(tmp_path / "media", SENTENCES)
+    with FakeOpenAIServer() as server:
+        env, home = environment(tmp_path, "budget", server, YTT_CRASH_AT="chunk:2:committed")
+        with (home / "config.toml").open("a", encoding="utf-8") as config:
+            config.write("max_requests = 3\n")
+        crashed = cli("run", str(media), "--json", "--output-dir", str(home / "out"), cwd=tmp_path, env=env)
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        env.pop("YTT_CRASH_AT")
+        run_id = json.loads(cli("runs", "--json", cwd=tmp_path, env=env).stdout)["runs"][0]["run_id"]
+        resumed = cli("resume", run_id, "--json", cwd=tmp_path, env=env)
+        assert resumed.returncode == 0, resumed.stderr
+        sent = len(server.requests)
+
+    work_dir = Path(json.loads(resumed.stdout)["work_dir"])
+    # Two requests before the kill and one after: the resumed process did not get a fresh budget of three.
+    assert sent == 3
+    events = read_events(work_dir)
+    assert sum(1 for e in events if e["event"] == "llm_request") == 3
+    assert [e["category"] for e in events if e["event"] == "llm_error"] == ["budget"]
+    report = quality_report(work_dir)
+    assert report["usage"]["requests"] == 3  # type: ignore[index]
+    assert report["status"] == "degraded"
