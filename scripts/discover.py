@@ -2,7 +2,7 @@
 
 Prints one JSON document on stdout: ``{"ok": true, "info": SourceInfo, "tracks": SourceTracks}``, or
 ``{"ok": false, "error": {"code", "message", "hint", "details"}}`` (see scripts/_common.py). Nothing is
-downloaded; failures carry the classified codes of ``kernel.source.ytdlp.DownloadError``
+downloaded; failures carry the classified codes of ``kernel.source.ytdlp_errors.DownloadError``
 (``sign_in_required``, ``rate_limited``, ``video_unavailable``, ...) or ``url_scheme_not_allowed`` /
 ``url_malformed``.
 """

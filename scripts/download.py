@@ -5,7 +5,7 @@
 that language) and saves it as ``DIR/subtitles.<kind>.<language>.<ext>``; ``--audio`` saves the best audio
 as 16 kHz mono ``DIR/audio.wav``. Complete files already in DIR are reused. Prints
 ``{"ok": true, "path": ..., "track"?: SubtitleTrack}`` or ``{"ok": false, "error": {...}}``; error codes
-are those of ``kernel.source.ytdlp`` plus ``no_subtitles`` when no track fits.
+are those of ``kernel.source.ytdlp_errors.DownloadError`` plus ``no_subtitles`` when no track fits.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 
 from kernel.config import load_settings
 from kernel.source.routing import decide_route
-from kernel.source.ytdlp import info_to_source
+from kernel.source.ytdlp_info import info_to_source
 from kernel.task_runtime.errors import InvalidInputError
 from scripts._common import JsonArgumentParser, run_json_command
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kernel.source.routing import RoutingError, decide_route, language_key, languages_match
-from kernel.source.ytdlp import info_to_source
+from kernel.source.ytdlp_info import info_to_source
 from kernel.transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack
 from tests.conftest import FIXTURES
 

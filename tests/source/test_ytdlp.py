@@ -11,18 +11,9 @@ import pytest
 from kernel.config import Settings, load_settings
 from kernel.source.routing import decide_route
 from kernel.source.subtitles import read_subtitle_file
-from kernel.source.ytdlp import (
-    DownloadError,
-    RetryPolicy,
-    _base_options,
-    classify_ytdlp_error,
-    discover_url,
-    download_audio,
-    download_subtitles,
-    ensure_finished,
-    info_to_source,
-    retry_after_seconds,
-)
+from kernel.source.ytdlp import _base_options, discover_url, download_audio, download_subtitles, ensure_finished
+from kernel.source.ytdlp_errors import DownloadError, RetryPolicy, classify_ytdlp_error, retry_after_seconds
+from kernel.source.ytdlp_info import info_to_source
 from kernel.task_runtime.errors import InvalidInputError
 from kernel.transcript import SubtitleTrack
 from tests.conftest import FIXTURES
