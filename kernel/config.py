@@ -54,10 +54,19 @@ class LLMProfile(_Section):
     streaming: bool = True
     max_requests: int | None = Field(default=None, ge=1)
     max_tokens_total: int | None = Field(default=None, ge=1)
+    # Optional prices (any currency) per 1,000 tokens; when set, the quality report shows the run's cost.
+    price_per_1k_prompt_tokens: float | None = Field(default=None, ge=0)
+    price_per_1k_completion_tokens: float | None = Field(default=None, ge=0)
 
     @property
     def configured(self) -> bool:
         return bool(self.base_url and self.model)
+
+    def prices(self) -> dict[str, float]:
+        """The prices that are set, keyed as ``kernel.output.quality.usage_totals`` expects them."""
+        prices = {"price_per_1k_prompt_tokens": self.price_per_1k_prompt_tokens,
+                  "price_per_1k_completion_tokens": self.price_per_1k_completion_tokens}
+        return {key: value for key, value in prices.items() if value is not None}
 
 
 class WhisperSettings(_Section):

@@ -31,6 +31,10 @@ class VerifyPhase(Phase):
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["quality.report"]
 
+    def config(self, params: TranscriptParams, settings: Any) -> dict[str, Any]:
+        # Prices only change the report's cost line, so changing them re-runs this gate, not the LLM work.
+        return {"prices": settings.llm_profile(params.llm_profile).prices() if params.use_llm else {}}
+
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from .quality import evaluate_quality
 
@@ -38,6 +42,9 @@ class VerifyPhase(Phase):
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
         merged = ctx.path_of(inputs["doc.merged"]).read_text(encoding="utf-8")
         summary = read_json(ctx.path_of(inputs["merge.summary"]))
+        usage = summary.get("usage") or {}
+        if usage:
+            usage = {**usage, **self.config(params, ctx.settings)["prices"]}
         report = evaluate_quality(
             sentences_total=int(summary["total_sentences"]),
             sentences_accounted=int(summary["accounted_sentences"]),
@@ -47,7 +54,7 @@ class VerifyPhase(Phase):
             llm_used=bool(summary.get("llm_used")),
             fallback_chunks=list(summary.get("fallback_chunks", [])),
             degraded_chunks=list(summary.get("degraded_chunks", [])),
-            usage=summary.get("usage") or {},
+            usage=usage,
             source_language=doc.language,
             target_language=params.target_language,
             transcript_origin=doc.origin,

@@ -315,3 +315,21 @@ def test_a_chunk_gets_up_to_two_repairs_while_the_answers_change(tmp_path: Path,
     assert first["status"] == "succeeded"
     assert [a["kind"] for a in first["attempts"]] == ["initial", "repair", "repair"]
     assert_every_sentence_exactly_once(finished.article, SENTENCES)
+
+
+def test_configured_prices_give_the_run_cost_in_the_quality_report(tmp_path: Path, media: Path) -> None:
+    with FakeOpenAIServer() as server:
+        api = make_api(tmp_path, server, price_per_1k_prompt_tokens=0.5, price_per_1k_completion_tokens=2.0)
+        finished = run_to_end(api, media)
+    usage = finished.quality["usage"]
+    assert usage["requests"] >= 1 and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    expected = usage["prompt_tokens"] / 1000 * 0.5 + usage["completion_tokens"] / 1000 * 2.0
+    assert usage["cost"] == pytest.approx(expected, abs=1e-6)
+    assert not any(key.startswith("price_") for key in usage)
+
+
+def test_without_prices_the_report_gives_tokens_and_no_cost(tmp_path: Path, media: Path) -> None:
+    with FakeOpenAIServer() as server:
+        finished = run_to_end(make_api(tmp_path, server), media)
+    assert finished.quality["usage"]["total_tokens"] > 0
+    assert "cost" not in finished.quality["usage"]
