@@ -316,7 +316,8 @@ class Session:
 def cmd_run(session: Session) -> int:
     args = session.args
     raw: dict[str, Any] = {"source": args.source}
-    for field in ("mode", "target_language", "source_language", "route", "asr_backend", "output_dir"):
+    for field in ("mode", "target_language", "source_language", "route", "asr_backend", "output_dir",
+                  "llm_profile", "glossary", "max_llm_requests", "max_llm_tokens"):
         if getattr(args, field) is not None:
             raw[field] = getattr(args, field)
     if args.no_llm:
@@ -422,6 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", metavar="DIR", help="where to publish the outputs")
     run.add_argument("--work-dir", metavar="DIR", help="an empty folder for the run's state")
     run.add_argument("--no-llm", action="store_true", help="format deterministically, without an LLM")
+    run.add_argument("--llm-profile", metavar="NAME", help="a [llm_profiles.NAME] section of the config file")
+    run.add_argument("--glossary", metavar="TERM", action="append", help="a name or term to keep as written "
+                     "(repeatable)")
+    run.add_argument("--max-llm-requests", type=int, metavar="N", help="request budget of this run")
+    run.add_argument("--max-llm-tokens", type=int, metavar="N", help="token budget of this run")
 
     inspect = add("inspect", "show a run's state, phases, chunks or history")
     inspect.add_argument("--detail", choices=["summary", "phases", "chunks", "telemetry"], default="summary")

@@ -112,6 +112,24 @@ def test_an_invalid_config_file_is_an_error_not_a_traceback(tmp_path: Path, isol
     assert_cli_error(proc, "config_error", ConfigError.exit_code)
 
 
+def test_an_unknown_llm_profile_names_the_profiles_the_config_file_has(
+    sample: Path, tmp_path: Path, isolated_home: Path
+) -> None:
+    (isolated_home / "config.toml").write_text('[llm_profiles.local]\nbase_url = "http://127.0.0.1:9/v1"\n'
+                                               'model = "m"\n')
+    proc = yt_transcript("run", sample.name, "--llm-profile", "cloud", cwd=tmp_path)
+    assert_cli_error(proc, "config_error", ConfigError.exit_code)
+    assert "'cloud'" in proc.stderr and "local" in proc.stderr
+    assert not any((isolated_home / "runs").glob("*"))  # no run was created
+
+
+def test_a_budget_below_one_request_is_refused_before_a_run_is_created(sample: Path, tmp_path: Path) -> None:
+    proc = yt_transcript("run", sample.name, "--max-llm-requests", "0", "--json", cwd=tmp_path)
+    assert proc.returncode != 0
+    error = json.loads(proc.stdout)["error"]
+    assert "max_llm_requests" in error["message"]
+
+
 class InterruptingApi(RuntimeApi):
     """Raises KeyboardInterrupt in the waiting loop once the held phase is entered (a Ctrl-C mid-run)."""
 
