@@ -34,7 +34,7 @@ def info_to_source(info: dict[str, Any], *, source_url: str | None = None) -> tu
     webpage_url = info.get("webpage_url") or info.get("original_url")
     source_info = SourceInfo(
         id=str(info.get("id") or info.get("display_id") or "unknown"),
-        title=str(info.get("title") or info.get("fulltitle") or info.get("id") or "untitled"),
+        title=_title(info),
         source=source_url or str(info.get("original_url") or webpage_url or ""),
         source_kind="url",
         webpage_url=webpage_url,
@@ -59,6 +59,20 @@ def info_to_source(info: dict[str, Any], *, source_url: str | None = None) -> tu
         if track is not None:
             subtitles.append(track)
     return source_info, SourceTracks(subtitles=subtitles, has_audio=_has_audio(info))
+
+
+def _title(info: dict[str, Any]) -> str:
+    """The video's title; for a page's single HTML5 ``<video>``, the page title without yt-dlp's " (1)".
+
+    yt-dlp's HTML5 media extractor numbers every entry (id ``<page>-<n>``, title ``<page title> (<n>)``),
+    even when the page holds one; several entries make a playlist, which discover refuses anyway.
+    """
+    title = str(info.get("title") or info.get("fulltitle") or info.get("id") or "untitled")
+    if info.get("extractor_key") == "HTML5MediaEmbed":
+        number = re.search(r"-(\d+)$", str(info.get("id") or ""))
+        if number and title.endswith(f" ({number.group(1)})"):
+            return title[: -len(f" ({number.group(1)})")]
+    return title
 
 
 def _original_caption_language(automatic: dict[str, Any]) -> str | None:

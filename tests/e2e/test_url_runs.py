@@ -36,7 +36,7 @@ def test_a_page_with_tracks_becomes_an_article_from_its_english_subtitles(talk_s
     assert "Willkommen" not in markdown
     fields = front_matter(markdown)
     assert fields["transcript_source"] == "subtitles (manual, en)"
-    assert fields["title"].startswith(SCRIPT["title"])  # yt-dlp numbers HTML5 media entries: "... (1)"
+    assert fields["title"] == SCRIPT["title"]
     assert fields["source"] == talk_site.url("talk-with-tracks.html")
     assert "Maria Lopez suggested" in Path(result["outputs"]["srt"]).read_text(encoding="utf-8")
     assert talk_site.count("talk.en.vtt") >= 1

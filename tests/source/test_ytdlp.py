@@ -123,6 +123,13 @@ def test_an_upcoming_live_stream_has_no_audio_and_is_refused_as_not_finished() -
     assert caught.value.code == "live_not_finished"
 
 
+def test_only_the_html5_extractors_entry_number_is_taken_off_a_title() -> None:
+    html5 = {"id": "talk-1", "title": "Talk (1)", "extractor_key": "HTML5MediaEmbed"}
+    assert info_to_source(html5)[0].title == "Talk"
+    assert info_to_source({**html5, "title": "Part (2)"})[0].title == "Part (2)"  # not its number
+    assert info_to_source({**html5, "extractor_key": "Youtube"})[0].title == "Talk (1)"
+
+
 def test_generic_page_tracks_without_ext_or_language_are_still_listed() -> None:
     info = {"id": "clip", "title": "clip", "formats": [{"url": "http://x/clip.mp4", "ext": "mp4"}],
             "subtitles": {None: [{"url": "http://x/clip.vtt"}], "fr": [{"url": "http://x/clip.fr.ttml"}]}}
@@ -264,7 +271,7 @@ def test_a_page_with_html5_tracks_lists_its_subtitles_and_audio(
     info, tracks = discover_url(site.url("page-with-tracks.html"), settings)
 
     assert info.source == site.url("page-with-tracks.html")
-    assert info.title.startswith("Talk with subtitles")
+    assert info.title == "Talk with subtitles"  # the page title, without yt-dlp's entry number " (1)"
     assert [(t.language, t.kind, t.origin, t.ext) for t in tracks.subtitles] == [
         ("en", "manual", "remote", "vtt"), ("de", "manual", "remote", "vtt")]
     assert tracks.has_audio
