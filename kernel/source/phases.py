@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..params import TranscriptParams
@@ -19,6 +19,32 @@ from ..task_runtime.contracts import ArtifactRef, LifecycleState
 from ..task_runtime.errors import SourceError
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack, TranscriptSegments
+
+if TYPE_CHECKING:
+    from .ytdlp_errors import RetryPolicy
+
+_WAIT_STEP_S = 0.25
+
+
+def _retry_policy(ctx: PhaseContext) -> RetryPolicy:
+    """yt-dlp retries whose waits (backoff, ``Retry-After``) end early on pause or cancel.
+
+    A wait of up to two minutes would otherwise hold a pause or cancel until it is over; a stop ends
+    the phase with ``StopRequested``, and nothing it downloaded is lost (downloads go to scratch).
+    """
+    import time
+
+    from .ytdlp_errors import RetryPolicy  # imports yt-dlp: only when a URL is fetched
+
+    def wait(seconds: float) -> None:
+        ctx.emit("download_retry_wait", seconds=round(seconds, 3))
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            ctx.checkpoint()
+            time.sleep(min(_WAIT_STEP_S, left))
+        ctx.checkpoint()
+
+    return RetryPolicy(sleep=wait)
 
 
 class PreflightPhase(Phase):
@@ -70,7 +96,7 @@ class DiscoverPhase(Phase):
         if params.source_kind == "url":
             from .ytdlp import discover_url
 
-            info, tracks = discover_url(params.source, ctx.settings)
+            info, tracks = discover_url(params.source, ctx.settings, retry=_retry_policy(ctx))
         else:
             from .local import discover_local
 
@@ -132,7 +158,8 @@ class AcquirePhase(Phase):
             if params.source_kind == "url":
                 from .ytdlp import download_subtitles
 
-                path = download_subtitles(params.source, decision.track, ctx.staging_dir, ctx.settings)
+                path = download_subtitles(params.source, decision.track, ctx.staging_dir, ctx.settings,
+                                          retry=_retry_policy(ctx))
             else:
                 from .local import acquire_local_subtitles
 
@@ -145,7 +172,7 @@ class AcquirePhase(Phase):
             from .ytdlp import download_audio
 
             # Downloads land in scratch so a crash mid-download resumes from what is complete.
-            audio = download_audio(params.source, ctx.scratch_dir, ctx.settings,
+            audio = download_audio(params.source, ctx.scratch_dir, ctx.settings, retry=_retry_policy(ctx),
                                    progress=lambda f: ctx.report_progress(f, "downloading audio"))
             staged = ctx.staging_dir / "audio.wav"
             audio.replace(staged)
