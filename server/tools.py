@@ -263,11 +263,17 @@ def register_tools(server: MCPServer, api: RuntimeApi) -> None:
         ] = None,
         glossary: Annotated[list[str] | None, Field(description="terms to keep spelled exactly")] = None,
         use_llm: Annotated[bool | None, Field(description="false formats deterministically without an LLM")] = None,
+        llm_profile: Annotated[
+            str | None, Field(description="a named LLM profile of the config file (default: the [llm] section)")
+        ] = None,
+        max_llm_requests: Annotated[int | None, Field(ge=1, description="request budget of this run")] = None,
+        max_llm_tokens: Annotated[int | None, Field(ge=1, description="token budget of this run")] = None,
     ) -> RunView:
         candidates: dict[str, Any] = {
             "source": source, "mode": mode, "target_language": target_language, "output_dir": output_dir,
             "source_language": source_language, "route": route, "asr_backend": asr_backend, "outputs": outputs,
-            "glossary": glossary, "use_llm": use_llm,
+            "glossary": glossary, "use_llm": use_llm, "llm_profile": llm_profile,
+            "max_llm_requests": max_llm_requests, "max_llm_tokens": max_llm_tokens,
         }
         raw = {key: value for key, value in candidates.items() if value is not None}
         return await _run(api, None, lambda: api.create_run(raw, work_dir=work_dir))

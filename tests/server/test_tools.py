@@ -304,3 +304,21 @@ def test_tool_results_stay_small_however_large_the_run_is() -> None:
     assert view.run_id == "r1" and view.allowed_actions == [Action.PAUSE, Action.CANCEL]
     assert view.next_cursor == 20
     assert view.artifacts == {"chunk.*": "800 chunk outputs (inspect-run detail='chunks')"}
+
+
+@MODES
+async def test_create_run_takes_an_llm_profile_and_budgets(
+    tmp_path: Path, sample: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[llm_profiles.local]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n', encoding="utf-8")
+    api = build_runtime_api(load_settings({"YTT_HOME": str(tmp_path / "home"), "YTT_CONFIG": str(config)},
+                                          cwd=tmp_path))
+    async with Client(build_server(api), mode=mode) as client:
+        unknown = await client.call_tool("create-run", {"source": str(sample), "llm_profile": "cloud"})
+        created = await client.call_tool("create-run", {"source": str(sample), "llm_profile": "local",
+                                                        "max_llm_requests": 40, "max_llm_tokens": 90000})
+    error = tool_error(unknown)["error"]
+    assert error["code"] == "config_error" and "local" in error["message"]
+    params = api.resolve(structured(created)["run_id"]).read_task().params
+    assert (params["llm_profile"], params["max_llm_requests"], params["max_llm_tokens"]) == ("local", 40, 90000)
