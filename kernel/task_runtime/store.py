@@ -7,16 +7,21 @@ Invariants:
 - ``append_jsonl`` first repairs a torn last line (a crash mid-append) by truncating back to the last
   newline, then appends one complete line and fsyncs.
 - ``read_json`` raises ``CorruptStateError`` naming the file (and, with a schema, the JSON pointer of
-  the first violation) instead of returning garbage.
+  the first violation) instead of returning garbage. Schema validation is memoized by a digest of the
+  file's exact text and the schema object: the same bytes against the same schema validate the same
+  way, so phases re-reading one large document (the normalized transcript) pay for validation once per
+  process, while any edit (one changed byte) is validated afresh.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,8 +118,24 @@ def read_json(path: Path, schema: dict[str, Any] | None = None) -> Any:
     except json.JSONDecodeError as exc:
         raise _corrupt(path, "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     if schema is not None:
-        validate_against(path, data, schema)
+        key = (id(schema), hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest())
+        with _VALID_LOCK:
+            known_valid = key in _VALID_TEXTS
+            if known_valid:
+                _VALID_TEXTS.move_to_end(key)
+        if not known_valid:
+            validate_against(path, data, schema)
+            with _VALID_LOCK:
+                _VALID_TEXTS[key] = schema  # holds the schema, so its id cannot be reused meanwhile
+                if len(_VALID_TEXTS) > _VALID_TEXTS_MAX:
+                    _VALID_TEXTS.popitem(last=False)
     return data
+
+
+# (id of a schema object, digest of a file's text) -> that schema, for texts that passed validation.
+_VALID_TEXTS: OrderedDict[tuple[int, bytes], dict[str, Any]] = OrderedDict()
+_VALID_TEXTS_MAX = 1024
+_VALID_LOCK = threading.Lock()
 
 
 def validate_against(path: Path, data: Any, schema: dict[str, Any]) -> None:
@@ -171,15 +192,23 @@ def append_jsonl(path: Path, record: Any, *, durable: bool = True) -> None:
     With ``durable=False`` the line is written but not fsynced: it survives a killed process (the
     kernel has it), not a power cut — right for history, wrong for state.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode() + b"\n"
-    with _APPEND_LOCK, path.open("a+b") as handle:
+    with _APPEND_LOCK, _open_for_append(path) as handle:
         _repair_torn_tail(handle)
         handle.seek(0, os.SEEK_END)
         handle.write(line)
         handle.flush()
         if durable:
             os.fsync(handle.fileno())
+
+
+def _open_for_append(path: Path) -> Any:
+    # The folder is made only when missing: a mkdir per append (telemetry, per event) costs more than the write.
+    try:
+        return path.open("a+b")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("a+b")
 
 
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -45,3 +45,20 @@ def test_canonical_json_and_fingerprints_follow_the_documented_contract() -> Non
     assert canonical_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
     assert fingerprint_value({"a": 1}).startswith("sha256:")
     assert fingerprint_inputs({"y": "sha256:2", "x": "sha256:1"}) == fingerprint_value([["x", "sha256:1"], ["y", "sha256:2"]])
+
+
+def test_a_file_validated_once_is_still_checked_again_after_any_edit(tmp_path: Path) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    path = tmp_path / "x.json"
+    atomic_write_json(path, {"n": 1})
+    assert read_json(path, schema) == {"n": 1}
+    assert read_json(path, schema) == {"n": 1}  # the same text again: known valid
+    path.write_text('{"n": "1"}', encoding="utf-8")  # a hand edit of one value
+    with pytest.raises(CorruptStateError) as corrupt:
+        read_json(path, schema)
+    assert corrupt.value.details["pointer"] == "/n"
+    other = {"type": "object", "properties": {"n": {"type": "string"}}}
+    assert read_json(path, other) == {"n": "1"}  # validity is per schema
+    atomic_write_json(path, {"n": 1})
+    with pytest.raises(CorruptStateError):
+        read_json(path, other)
