@@ -80,7 +80,9 @@ class _Loop:
     stop_signal: str | None = None
     truncations: int = 0
     latencies: list[float] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
+    # Final status of every chunk state written by this process, by (plan_id, chunk_id); shared by the
+    # passes of one transform so the result index needs no re-read of what was just written.
+    statuses: dict[tuple[str, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     usage_now: Callable[[], dict[str, int]] = dict
 
@@ -93,7 +95,7 @@ class _Loop:
         with self.lock:
             self.committed += 1
             committed = self.committed
-            self.counts[state.status] = self.counts.get(state.status, 0) + 1
+            self.statuses[(state.plan_id, state.chunk_id)] = state.status
         self.ctx.emit("chunk_finished", plan_id=state.plan_id, chunk_id=state.chunk_id, status=state.status,
                       origin=state.output_origin, attempts=len(state.attempts),
                       violations=[v.code for v in state.final_violations])
@@ -118,8 +120,9 @@ def process_plan(
     usage: dict[str, int] = {}
     autotune: dict[str, Any] = {}
     replans: list[dict[str, Any]] = []
+    statuses: dict[tuple[str, str], str] = {}
     if llm is None or plan.path == "deterministic":
-        loop = _Loop(ctx, plan, doc)
+        loop = _Loop(ctx, plan, doc, statuses=statuses)
         _deterministic_pass(loop)
     else:
         from .budget import RunBudget
@@ -129,7 +132,7 @@ def process_plan(
                            used_requests=usage.get("requests", 0), used_prompt_tokens=usage.get("prompt_tokens", 0),
                            used_completion_tokens=usage.get("completion_tokens", 0))
         while True:
-            loop = _Loop(ctx, plan, doc)
+            loop = _Loop(ctx, plan, doc, statuses=statuses)
             usage = asyncio.run(_llm_pass(loop, llm, budget, usage))
             if loop.stop_signal:
                 raise StopRequested(f"{loop.stop_signal} requested; stopped between chunks",
@@ -148,9 +151,11 @@ def process_plan(
     states = {c.chunk_id: chunk_state_path(ctx.run_dir.path, plan.state_plan_id(c.chunk_id), c.chunk_id)
               for c in plan.chunks}
     counts: dict[str, int] = {}
-    for path in states.values():
-        state = load_chunk_state(path)
-        status = state.status if state else "missing"
+    for chunk in plan.chunks:
+        status = loop.statuses.get((plan.state_plan_id(chunk.chunk_id), chunk.chunk_id))
+        if status is None:  # finished by an earlier process, or inherited from an earlier plan
+            state = load_chunk_state(states[chunk.chunk_id])
+            status = state.status if state else "missing"
         counts[status] = counts.get(status, 0) + 1
     return {
         "plan_id": plan.plan_id,
