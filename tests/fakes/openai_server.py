@@ -489,8 +489,10 @@ def _sse(model: str, text: str, finish_reason: str, usage: dict[str, int]) -> tu
     chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]})
     if usage:
         chunks.append({**base, "choices": [], "usage": usage})
-    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
-    return 200, {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "close"}, body.encode()
+    body = ("".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n").encode()
+    # Chunked transfer on a kept-alive connection, as real endpoints stream (one HTTP chunk holds every event).
+    framed = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    return 200, {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Transfer-Encoding": "chunked"}, framed
 
 
 def main(argv: list[str] | None = None) -> int:
