@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -179,7 +180,9 @@ def _date_alternatives(year: int, month: int, day: int) -> list[frozenset[str]]:
     return [frozenset({f"d:{year:04d}-{month:02d}-{day:02d}"}), frozenset({f"n:{year}", f"n:{day}"})]
 
 
-def _scan(text: str) -> list[_Found]:
+@lru_cache(maxsize=256)
+def _scan(text: str) -> tuple[_Found, ...]:
+    # Cached: a chunk's source is scanned for its prompt and again for every verification of an answer.
     found: list[_Found] = []
     taken: list[tuple[int, int]] = []
 
@@ -270,7 +273,7 @@ def _scan(text: str) -> list[_Found]:
             alternatives.append(frozenset({f"n:{normalized}"}))
         add("number", match, normalized, alternatives)
     found.sort(key=lambda f: f.start)
-    return found
+    return tuple(found)
 
 
 def _normalize_url(url: str) -> str:

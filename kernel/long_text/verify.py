@@ -117,6 +117,15 @@ def _similarity(left: str, right: str) -> float:
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+def _at_least_similar(left: str, right: str, threshold: float) -> bool:
+    """``_similarity(left, right) >= threshold``, ruling most pairs out with the matcher's cheap upper bounds."""
+    a, b = _squash(left), _squash(right)
+    if not a or not b:
+        return threshold <= 0.0
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+
+
 def _violation(code: ViolationCode, detail: str, remedy: Remedy = "repair") -> Violation:
     return Violation(code=code, detail=detail, remedy=remedy)
 
@@ -370,8 +379,8 @@ def _check_context_copy(
             context_sentence = polish_sentence(doc.sentences[index].text, doc.language)
             if (
                 len(_squash(context_sentence)) >= SEAM_MIN_CHARS
-                and _similarity(output_sentence, context_sentence) >= CONTEXT_COPY_SIMILARITY
-                and _similarity(output_sentence, source_sentence) < CONTEXT_COPY_SIMILARITY
+                and _at_least_similar(output_sentence, context_sentence, CONTEXT_COPY_SIMILARITY)
+                and not _at_least_similar(output_sentence, source_sentence, CONTEXT_COPY_SIMILARITY)
             ):
                 return [
                     _violation(
