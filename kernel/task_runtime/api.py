@@ -6,19 +6,21 @@ in a background worker) -> Commit (atomic writes) -> Transition (recorded in tel
 
 No operation blocks longer than its ``wait_seconds`` (capped at ``MAX_WAIT_SECONDS``): long work goes on
 in the worker and the next call observes it.
+
+This module holds the six operations and run lookup; the jobs the worker executes are in ``jobs``, and
+what callers see (observation, policy evaluation, progress, envelopes, inspect pages) is built in ``views``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from . import control
+from . import control, views
 from .clock import Clock, SystemClock, new_run_id
 from .contracts import (
     TERMINAL_STATES,
@@ -28,26 +30,22 @@ from .contracts import (
     LifecycleState,
     Manifest,
     Observation,
-    PhaseRow,
     PolicyEvaluation,
     Progress,
     TaskSpec,
-    WorkerStatus,
 )
 from .errors import (
     InvalidInputError,
     PathNotAllowedError,
     PhaseFailedError,
     RunNotFoundError,
-    StopRequested,
     YTTError,
 )
-from .lease import Lease, holder_gone_reason, read_lease
-from .phases import Phase, PhaseRunner, decide_phase
-from .pipeline_spec import ActionContext, PipelineSpec
-from .policy import decide, evaluate
+from .jobs import Jobs
+from .lease import Lease
+from .pipeline_spec import PipelineSpec
+from .policy import decide
 from .store import atomic_write_json, atomic_write_text, iter_jsonl
-from .telemetry import page_events, summarize
 from .workdir import RunDir
 from .worker import Worker
 
@@ -83,6 +81,7 @@ class RuntimeApi:
         self.lease_ttl_seconds = lease_ttl_seconds
         self.max_wait_seconds = max_wait_seconds
         self._workers: dict[str, Worker] = {}
+        self._jobs = Jobs(pipeline, settings, self.clock, lease_ttl_seconds)
 
     # ----------------------------------------------------------------- run lookup
     def _within_roots(self, path: Path) -> bool:
@@ -142,17 +141,6 @@ class RuntimeApi:
         return runs
 
     # ----------------------------------------------------------------- observe / evaluate
-    def _params(self, task: TaskSpec) -> Any:
-        return self.pipeline.load_params(task.params)
-
-    def _gate_phases(self) -> list[Phase]:
-        names = [p.name for p in self.pipeline.phases]
-        return list(self.pipeline.phases)[: names.index(self.pipeline.gate_phase) + 1]
-
-    def _final_phases(self) -> list[Phase]:
-        names = [p.name for p in self.pipeline.phases]
-        return list(self.pipeline.phases)[names.index(self.pipeline.gate_phase) + 1 :]
-
     def _worker(self, run_id: str) -> Worker | None:
         worker = self._workers.get(run_id)
         if worker is not None and worker.done.is_set():
@@ -160,83 +148,18 @@ class RuntimeApi:
         return worker
 
     def observe(self, run_dir: RunDir, task: TaskSpec, manifest: Manifest) -> Observation:
-        params = self._params(task)
-        due = [
-            p.name
-            for p in self._gate_phases()
-            if decide_phase(p, manifest, run_dir, params, self.settings, deep=False).run
-        ]
-        gate_done = not due and all(
-            manifest.phases.get(p.name) is not None and manifest.phases[p.name].status == "succeeded"
-            for p in self._gate_phases()
-        )
-        lease = read_lease(run_dir.path)
-        host = socket.gethostname()
-        live = lease is not None and holder_gone_reason(lease, now=self.clock.now(), host=host) is None
-        owned_here = lease is not None and lease.pid == os.getpid() and lease.host == host
-        worker = self._worker(task.run_id)
-        quality = self.pipeline.quality_status(run_dir, manifest) if gate_done else None
-        failure = manifest.failure or {}
-        return Observation(
-            run_id=task.run_id,
-            state=manifest.state,
-            next_phase=due[0] if due else None,
-            due_phases=due,
-            failed_phase=failure.get("phase") if manifest.state == LifecycleState.FAILED else None,
-            pause_requested=control.pending(run_dir.path, "pause") is not None,
-            cancel_requested=control.pending(run_dir.path, "cancel") is not None,
-            lease_live=live,
-            lease_owned_here=owned_here,
-            worker=worker.status if worker else WorkerStatus(),
-            gate_phase_done=gate_done,
-            quality_status=quality,
-            degraded_accepted=manifest.degraded_accepted,
-            domain=self.pipeline.observe_domain(run_dir, manifest),
+        return views.observe(
+            self.pipeline, self.settings, self.clock, run_dir, task, manifest, self._worker(task.run_id)
         )
 
     def _evaluate(self, obs: Observation) -> PolicyEvaluation:
-        domain = {} if obs.state in TERMINAL_STATES or obs.worker.running else self.pipeline.domain_actions(obs)
-        return evaluate(obs, domain)
-
-    def _progress(self, manifest: Manifest, obs: Observation) -> Progress:
-        done = sum(
-            1
-            for p in self.pipeline.phases
-            if p.name in manifest.phases
-            and manifest.phases[p.name].status == "succeeded"
-            and p.name not in obs.due_phases
-        )
-        chunks = obs.domain.get("chunks") if isinstance(obs.domain.get("chunks"), dict) else {}
-        return Progress(
-            phases_done=done,
-            phases_total=len(self.pipeline.phases),
-            current_phase=obs.worker.phase or obs.next_phase,
-            phase_progress=obs.worker.progress,
-            message=obs.worker.message,
-            chunks={k: int(v) for k, v in (chunks or {}).items()},
-        )
+        return views.evaluate_policy(self.pipeline, obs)
 
     def _envelope(self, command: str, run_dir: RunDir, **extra: Any) -> CommandEnvelope:
         task = run_dir.read_task()
         manifest = run_dir.read_manifest()
         obs = self.observe(run_dir, task, manifest)
-        evaluation = self._evaluate(obs)
-        warnings = list(extra.pop("warnings", []))
-        if obs.pause_requested and obs.state != LifecycleState.PAUSED:
-            warnings.append("a pause was requested; the run stops at the next safe point")
-        return CommandEnvelope(
-            command=command,
-            run_id=task.run_id,
-            work_dir=str(run_dir.path),
-            state=LifecycleState.PAUSED
-            if (obs.pause_requested and not obs.worker.running and manifest.state not in TERMINAL_STATES)
-            else manifest.state,
-            allowed_actions=evaluation.allowed_actions,
-            progress=self._progress(manifest, obs),
-            outputs=self.pipeline.output_paths(self._params(task), self.settings, manifest) or None,
-            warnings=warnings,
-            **extra,
-        )
+        return views.envelope(self.pipeline, self.settings, command, run_dir, task, manifest, obs, **extra)
 
     # ----------------------------------------------------------------- create
     def create_run(self, raw_params: Mapping[str, Any], *, work_dir: str | None = None) -> CommandEnvelope:
@@ -290,29 +213,8 @@ class RuntimeApi:
     ) -> CommandEnvelope:
         run_dir = self.resolve(run_ref)
         manifest = run_dir.read_manifest()
-        phases = [
-            PhaseRow(
-                name=p.name,
-                status=manifest.phases[p.name].status if p.name in manifest.phases else "pending",
-                runs=manifest.phases[p.name].runs if p.name in manifest.phases else 0,
-                skips=manifest.phases[p.name].skips if p.name in manifest.phases else 0,
-                note=_phase_note(manifest, p.name),
-            )
-            for p in self.pipeline.phases
-        ]
-        data: dict[str, Any] = {"detail": detail}
-        if manifest.failure:
-            data["failure"] = manifest.failure
-        if detail == "telemetry":
-            events, next_cursor = page_events(run_dir.path, cursor=cursor, limit=limit)
-            data.update(events=events, next_cursor=next_cursor, summary=summarize(run_dir.path))
-        elif detail == "chunks":
-            data.update(self.pipeline.observe_domain(run_dir, manifest).get("chunk_page", {}))
-            data.update(_chunk_page(run_dir, manifest, cursor=cursor, limit=limit))
-        else:
-            data["domain"] = {
-                k: v for k, v in self.pipeline.observe_domain(run_dir, manifest).items() if k != "chunk_page"
-            }
+        phases = views.phase_rows(self.pipeline, manifest)
+        data = views.detail_data(self.pipeline, run_dir, manifest, detail=detail, cursor=cursor, limit=limit)
         return self._envelope(
             "inspect-run",
             run_dir,
@@ -345,7 +247,7 @@ class RuntimeApi:
         worker = self._worker(task.run_id)
         obs = self.observe(run_dir, task, manifest)
         if obs.lease_live and not obs.lease_owned_here and action not in ("pause", "cancel"):
-            raise _owned_by_other(run_dir)
+            raise views.owned_by_other(run_dir)
         evaluation = self._evaluate(obs)
         decision = decide(action, evaluation)
         if decision is None:
@@ -384,17 +286,9 @@ class RuntimeApi:
             if on_progress is not None and not worker.done.is_set() and now - last_report >= PROGRESS_INTERVAL:
                 last_report = now
                 try:
-                    on_progress(self._live_progress(run_dir, worker))
+                    on_progress(views.live_progress(self.pipeline, run_dir, worker))
                 except YTTError:
                     pass
-
-    def _live_progress(self, run_dir: RunDir, worker: Worker) -> Progress:
-        manifest = run_dir.read_manifest()
-        status = worker.status
-        done = sum(1 for p in self.pipeline.phases
-                   if p.name in manifest.phases and manifest.phases[p.name].status == "succeeded")
-        return Progress(phases_done=done, phases_total=len(self.pipeline.phases), current_phase=status.phase,
-                        phase_progress=status.progress, message=status.message)
 
     def _finish(self, command: str, run_dir: RunDir, decision: Any, worker: Worker) -> CommandEnvelope:
         if worker.done.is_set():
@@ -445,133 +339,21 @@ class RuntimeApi:
         if action == Action.CANCEL:
             return self._control(run_dir, task, "cancel", args.get("reason")), None
         if action == Action.RESUME:
-            return self._resume_paused(run_dir, task), None
+            return self._jobs.resume_paused(run_dir, task), None
         if action in (Action.FINALIZE, Action.ACCEPT_DEGRADED):
             accept = action == Action.ACCEPT_DEGRADED
             return None, self._start_worker(
-                action, run_dir, task, lambda w: self._job_finalize(w, run_dir, task, accept)
+                action, run_dir, task, lambda w: self._jobs.job_finalize(w, run_dir, task, accept)
             )
         if action == Action.RUN_PHASE:
-            return None, self._start_worker(action, run_dir, task, lambda w: self._job_run_phases(w, run_dir, task))
+            return None, self._start_worker(action, run_dir, task, lambda w: self._jobs.job_run_phases(w, run_dir, task))
         return None, self._start_worker(
-            action, run_dir, task, lambda w: self._job_domain(w, action, run_dir, task, args)
+            action, run_dir, task, lambda w: self._jobs.job_domain(w, action, run_dir, task, args)
         )
 
     # ----------------------------------------------------------------- jobs (run in the worker)
     def _stop_signal(self, run_dir: RunDir) -> Callable[[], str | None]:
         return lambda: control.stop_requested(run_dir.path)
-
-    def _reopen(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> Manifest:
-        """Leave FAILED (a retry) for the state that matches the work already done."""
-        if manifest.state != LifecycleState.FAILED:
-            return manifest
-        target = LifecycleState.CREATED
-        for phase in self.pipeline.phases:
-            record = manifest.phases.get(phase.name)
-            if record is not None and record.status == "succeeded" and phase.state_on_success is not None:
-                target = phase.state_on_success
-        manifest, _ = run_dir.transition(manifest, target, "retrying after failure", lease)
-        return manifest
-
-    def _run_phases(
-        self, worker: Worker, run_dir: RunDir, task: TaskSpec, phases: list[Phase], manifest: Manifest
-    ) -> Manifest:
-        runner = PhaseRunner(
-            run_dir,
-            worker.lease,
-            self.pipeline.phases,
-            self._params(task),
-            self.settings,
-            run_dir.telemetry(task.run_id),
-            self.clock,
-        )
-        stop_signal = self._stop_signal(run_dir)
-        for phase in phases:
-            signal = stop_signal()
-            if signal is not None:
-                raise StopRequested(f"{signal} requested", details={"signal": signal})
-            worker.update(phase=phase.name, progress=None, message=None)
-            manifest, _ = runner.execute(
-                phase,
-                manifest,
-                stop_signal=stop_signal,
-                report_progress=lambda fraction, message: worker.update(progress=fraction, message=message),
-            )
-        return manifest
-
-    def _honour_stop(self, worker: Worker, run_dir: RunDir, action: Action) -> ActionResult:
-        manifest = run_dir.read_manifest()
-        signal = control.stop_requested(run_dir.path)
-        if signal == "cancel":
-            _, transition = run_dir.transition(
-                manifest, LifecycleState.CANCELLED, "cancel honoured at a safe point", worker.lease
-            )
-            return ActionResult(
-                action=action, status="stopped", detail="cancelled at a safe point", transition=transition
-            )
-        _, transition = run_dir.transition(
-            manifest, LifecycleState.PAUSED, "pause honoured at a safe point", worker.lease
-        )
-        return ActionResult(
-            action=action,
-            status="stopped",
-            detail="paused at a safe point; resume-run continues",
-            transition=transition,
-        )
-
-    def _job_run_phases(self, worker: Worker, run_dir: RunDir, task: TaskSpec) -> ActionResult:
-        manifest = self._reopen(run_dir, run_dir.read_manifest(), worker.lease)
-        try:
-            self._run_phases(worker, run_dir, task, self._gate_phases(), manifest)
-        except StopRequested:
-            return self._honour_stop(worker, run_dir, Action.RUN_PHASE)
-        return ActionResult(
-            action=Action.RUN_PHASE,
-            status="completed",
-            detail=f"phases ran up to the quality gate ({self.pipeline.gate_phase})",
-        )
-
-    def _job_domain(
-        self, worker: Worker, action: Action, run_dir: RunDir, task: TaskSpec, args: dict[str, Any]
-    ) -> ActionResult:
-        manifest = self._reopen(run_dir, run_dir.read_manifest(), worker.lease)
-        ctx = ActionContext(
-            run_dir=run_dir,
-            lease=worker.lease,
-            manifest=manifest,
-            params=self._params(task),
-            settings=self.settings,
-            args=args,
-        )
-        try:
-            result, continue_phases = self.pipeline.execute_domain_action(action, ctx)
-            if continue_phases:
-                self._run_phases(worker, run_dir, task, self._gate_phases(), run_dir.read_manifest())
-        except StopRequested:
-            return self._honour_stop(worker, run_dir, action)
-        return result
-
-    def _job_finalize(self, worker: Worker, run_dir: RunDir, task: TaskSpec, accept_degraded: bool) -> ActionResult:
-        action = Action.ACCEPT_DEGRADED if accept_degraded else Action.FINALIZE
-        manifest = run_dir.read_manifest()
-        try:
-            manifest = self._run_phases(worker, run_dir, task, self._final_phases(), manifest)
-        except StopRequested:
-            return self._honour_stop(worker, run_dir, action)
-        outputs = self.pipeline.publish(run_dir, manifest, self._params(task), self.settings)
-        worker.lease.check()
-        manifest = run_dir.commit(
-            manifest.model_copy(update={"outputs": outputs, "degraded_accepted": accept_degraded}), worker.lease
-        )
-        target = LifecycleState.COMPLETED_DEGRADED if accept_degraded else LifecycleState.COMPLETED
-        _, transition = run_dir.transition(manifest, target, "finalized", worker.lease)
-        return ActionResult(
-            action=action,
-            status="completed",
-            detail="outputs assembled and published",
-            transition=transition,
-            data={"outputs": outputs},
-        )
 
     # ----------------------------------------------------------------- control
     def _control(
@@ -580,7 +362,7 @@ class RuntimeApi:
         control.request(run_dir.path, signal, reason, self.clock)
         run_dir.telemetry(task.run_id).emit("control", signal=signal, reason=reason)
         action = Action.PAUSE if signal == "pause" else Action.CANCEL
-        if self._worker(task.run_id) is not None or _lease_live(run_dir, self.clock):
+        if self._worker(task.run_id) is not None or views.lease_live(run_dir, self.clock):
             return ActionResult(
                 action=action, status="started", detail=f"{signal} requested; the run stops at its next safe point"
             )
@@ -599,22 +381,9 @@ class RuntimeApi:
                 f"unknown signal {signal!r}; use 'pause' or 'cancel'", hint="resume a paused run with resume-run"
             )
         if manifest.state in TERMINAL_STATES:
-            raise _not_allowed(signal, [], f"run is {manifest.state.value}")
+            raise views.not_allowed(signal, [], f"run is {manifest.state.value}")
         result = self._control(run_dir, task, signal, reason)  # type: ignore[arg-type]
         return self._envelope("apply-control", run_dir, result=result)
-
-    def _resume_paused(self, run_dir: RunDir, task: TaskSpec) -> ActionResult:
-        control.clear(run_dir.path, "pause")
-        manifest = run_dir.read_manifest()
-        if manifest.state != LifecycleState.PAUSED:
-            return ActionResult(action=Action.RESUME, status="completed", detail="pause request cleared")
-        with Lease.acquire(
-            run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds, command="resume"
-        ) as lease:
-            manifest = run_dir.read_manifest()
-            target = manifest.state_before_pause or LifecycleState.CREATED
-            _, transition = run_dir.transition(manifest, target, "resumed", lease)
-        return ActionResult(action=Action.RESUME, status="completed", detail="resumed", transition=transition)
 
     # ----------------------------------------------------------------- resume (crash recovery)
     def resume_run(self, run_ref: str) -> CommandEnvelope:
@@ -670,14 +439,14 @@ class RuntimeApi:
         run_dir = self.resolve(run_ref)
         manifest = run_dir.read_manifest()
         if manifest.state in (LifecycleState.COMPLETED, LifecycleState.COMPLETED_DEGRADED):
-            return self._envelope("finalize-run", run_dir, data={"quality": self._quality_data(run_dir, manifest)})
+            return self._envelope("finalize-run", run_dir, data={"quality": views.quality_data(run_dir, manifest)})
         task = run_dir.read_task()
         worker = self._worker(task.run_id)
         if worker is not None and worker.status.action in (Action.FINALIZE.value, Action.ACCEPT_DEGRADED.value):
             # A finalize already running in this process: keep following it instead of refusing.
             envelope = self.advance_run(run_ref, wait_seconds=wait_seconds, on_progress=on_progress)
             envelope = envelope.model_copy(update={"command": "finalize-run"})
-            envelope.data["quality"] = self._quality_data(run_dir, run_dir.read_manifest())
+            envelope.data["quality"] = views.quality_data(run_dir, run_dir.read_manifest())
             return envelope
         requested = Action.ACCEPT_DEGRADED if accept_degraded else Action.FINALIZE
         evaluation = self._evaluate(self.observe(run_dir, task, manifest))
@@ -685,88 +454,9 @@ class RuntimeApi:
             requested = Action.FINALIZE
         envelope = self.advance_run(run_ref, action=requested.value, wait_seconds=wait_seconds, on_progress=on_progress)
         envelope = envelope.model_copy(update={"command": "finalize-run"})
-        envelope.data["quality"] = self._quality_data(run_dir, run_dir.read_manifest())
+        envelope.data["quality"] = views.quality_data(run_dir, run_dir.read_manifest())
         return envelope
 
-    def _quality_data(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
-        ref = manifest.artifacts.get("quality.report")
-        if ref is None:
-            return None
-        from .store import read_json
-
-        report = read_json(run_dir.path / ref.path)
-        if not isinstance(report, dict):
-            return None
-        return {
-            k: report.get(k) for k in ("status", "reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
-        }
-
-
-def _lease_live(run_dir: RunDir, clock: Clock) -> bool:
-    lease = read_lease(run_dir.path)
-    return lease is not None and holder_gone_reason(lease, now=clock.now(), host=socket.gethostname()) is None
-
-
-def _owned_by_other(run_dir: RunDir) -> YTTError:
-    from .errors import LeaseHeldError
-
-    lease = read_lease(run_dir.path)
-    assert lease is not None
-    return LeaseHeldError(
-        f"run in {run_dir.path.name} is owned by pid {lease.pid} on {lease.host} "
-        f"(generation {lease.generation}, command {lease.command or '?'})",
-        hint="only pause and cancel work while another process drives the run; inspect it to follow progress",
-        details={"owner_pid": lease.pid, "owner_host": lease.host, "generation": lease.generation,
-                 "heartbeat_at": lease.heartbeat_at},
-    )
-
-
-def _not_allowed(requested: str, allowed: list[str], why: str) -> YTTError:
-    from .errors import ActionNotAllowedError
-
-    return ActionNotAllowedError(
-        f"{requested} is not allowed: {why}", details={"requested": requested, "allowed_actions": allowed}
-    )
-
-
-def _phase_note(manifest: Manifest, name: str) -> str | None:
-    record = manifest.phases.get(name)
-    if record is None:
-        return None
-    if record.status == "failed" and record.error:
-        return f"{record.error.get('code')}: {record.error.get('message')}"
-    if record.last_skip_reason and record.skips:
-        return f"skipped: {record.last_skip_reason}"
-    if record.runs > 1 and record.run_reason:
-        return f"re-ran: {record.run_reason}"
-    return None
-
-
-def _chunk_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
-    if manifest.current_plan_id is None:
-        return {"chunks": [], "next_cursor": None}
-    directory = run_dir.chunks_dir(manifest.current_plan_id)
-    files = sorted(directory.glob("*.json")) if directory.is_dir() else []
-    rows: list[dict[str, Any]] = []
-    from .store import read_json
-
-    for path in files[cursor : cursor + limit]:
-        try:
-            state = read_json(path)
-        except YTTError:
-            rows.append({"chunk_id": path.stem, "status": "unreadable"})
-            continue
-        attempts = state.get("attempts") or []
-        rows.append(
-            {
-                "chunk_id": state.get("chunk_id", path.stem),
-                "status": state.get("status"),
-                "attempts": len(attempts),
-                "violations": [v.get("code") for v in state.get("final_violations") or []],
-            }
-        )
-    next_cursor = cursor + limit if cursor + limit < len(files) else None
-    return {"chunks": rows, "next_cursor": next_cursor, "plan_id": manifest.current_plan_id}
 
 
 __all__ = ["DEFAULT_WAIT_SECONDS", "MAX_WAIT_SECONDS", "RuntimeApi", "clamp_wait", "iter_jsonl"]

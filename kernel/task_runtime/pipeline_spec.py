@@ -71,3 +71,15 @@ class PipelineSpec(Protocol):
     def output_paths(self, params: Any, settings: Any, manifest: Manifest) -> dict[str, str]:
         """Where the published outputs are: output name -> full path (shown to callers, never persisted)."""
         ...
+
+
+def gate_phases(pipeline: PipelineSpec) -> list[Phase]:
+    """The phases ``run_phase`` drives: up to and including the quality gate."""
+    names = [p.name for p in pipeline.phases]
+    return list(pipeline.phases)[: names.index(pipeline.gate_phase) + 1]
+
+
+def final_phases(pipeline: PipelineSpec) -> list[Phase]:
+    """The phases after the quality gate, run at finalize."""
+    names = [p.name for p in pipeline.phases]
+    return list(pipeline.phases)[names.index(pipeline.gate_phase) + 1 :]

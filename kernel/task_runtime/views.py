@@ -1,0 +1,254 @@
+"""What callers see of a run: observation, policy evaluation, progress, envelopes and inspect detail pages.
+
+Pure view building: every function reads the work_dir (and a worker's live status) and returns a view or
+an error to raise; none of them changes the run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from . import control
+from .clock import Clock
+from .contracts import (
+    TERMINAL_STATES,
+    CommandEnvelope,
+    LifecycleState,
+    Manifest,
+    Observation,
+    PhaseRow,
+    PolicyEvaluation,
+    Progress,
+    TaskSpec,
+    WorkerStatus,
+)
+from .errors import ActionNotAllowedError, LeaseHeldError, YTTError
+from .lease import holder_gone_reason, read_lease
+from .phases import decide_phase
+from .pipeline_spec import PipelineSpec, gate_phases
+from .policy import evaluate
+from .store import read_json
+from .telemetry import page_events, summarize
+from .workdir import RunDir
+from .worker import Worker
+
+
+def load_params(pipeline: PipelineSpec, task: TaskSpec) -> Any:
+    return pipeline.load_params(task.params)
+
+
+# --------------------------------------------------------------------- observe / evaluate
+def observe(
+    pipeline: PipelineSpec,
+    settings: Any,
+    clock: Clock,
+    run_dir: RunDir,
+    task: TaskSpec,
+    manifest: Manifest,
+    worker: Worker | None,
+) -> Observation:
+    params = load_params(pipeline, task)
+    due = [
+        p.name
+        for p in gate_phases(pipeline)
+        if decide_phase(p, manifest, run_dir, params, settings, deep=False).run
+    ]
+    gate_done = not due and all(
+        manifest.phases.get(p.name) is not None and manifest.phases[p.name].status == "succeeded"
+        for p in gate_phases(pipeline)
+    )
+    lease = read_lease(run_dir.path)
+    host = socket.gethostname()
+    live = lease is not None and holder_gone_reason(lease, now=clock.now(), host=host) is None
+    owned_here = lease is not None and lease.pid == os.getpid() and lease.host == host
+    quality = pipeline.quality_status(run_dir, manifest) if gate_done else None
+    failure = manifest.failure or {}
+    return Observation(
+        run_id=task.run_id,
+        state=manifest.state,
+        next_phase=due[0] if due else None,
+        due_phases=due,
+        failed_phase=failure.get("phase") if manifest.state == LifecycleState.FAILED else None,
+        pause_requested=control.pending(run_dir.path, "pause") is not None,
+        cancel_requested=control.pending(run_dir.path, "cancel") is not None,
+        lease_live=live,
+        lease_owned_here=owned_here,
+        worker=worker.status if worker else WorkerStatus(),
+        gate_phase_done=gate_done,
+        quality_status=quality,
+        degraded_accepted=manifest.degraded_accepted,
+        domain=pipeline.observe_domain(run_dir, manifest),
+    )
+
+
+def evaluate_policy(pipeline: PipelineSpec, obs: Observation) -> PolicyEvaluation:
+    domain = {} if obs.state in TERMINAL_STATES or obs.worker.running else pipeline.domain_actions(obs)
+    return evaluate(obs, domain)
+
+
+def lease_live(run_dir: RunDir, clock: Clock) -> bool:
+    lease = read_lease(run_dir.path)
+    return lease is not None and holder_gone_reason(lease, now=clock.now(), host=socket.gethostname()) is None
+
+
+# --------------------------------------------------------------------- progress
+def progress(pipeline: PipelineSpec, manifest: Manifest, obs: Observation) -> Progress:
+    done = sum(
+        1
+        for p in pipeline.phases
+        if p.name in manifest.phases
+        and manifest.phases[p.name].status == "succeeded"
+        and p.name not in obs.due_phases
+    )
+    chunks = obs.domain.get("chunks") if isinstance(obs.domain.get("chunks"), dict) else {}
+    return Progress(
+        phases_done=done,
+        phases_total=len(pipeline.phases),
+        current_phase=obs.worker.phase or obs.next_phase,
+        phase_progress=obs.worker.progress,
+        message=obs.worker.message,
+        chunks={k: int(v) for k, v in (chunks or {}).items()},
+    )
+
+
+def live_progress(pipeline: PipelineSpec, run_dir: RunDir, worker: Worker) -> Progress:
+    manifest = run_dir.read_manifest()
+    status = worker.status
+    done = sum(1 for p in pipeline.phases
+               if p.name in manifest.phases and manifest.phases[p.name].status == "succeeded")
+    return Progress(phases_done=done, phases_total=len(pipeline.phases), current_phase=status.phase,
+                    phase_progress=status.progress, message=status.message)
+
+
+# --------------------------------------------------------------------- envelopes
+def envelope(
+    pipeline: PipelineSpec,
+    settings: Any,
+    command: str,
+    run_dir: RunDir,
+    task: TaskSpec,
+    manifest: Manifest,
+    obs: Observation,
+    **extra: Any,
+) -> CommandEnvelope:
+    evaluation = evaluate_policy(pipeline, obs)
+    warnings = list(extra.pop("warnings", []))
+    if obs.pause_requested and obs.state != LifecycleState.PAUSED:
+        warnings.append("a pause was requested; the run stops at the next safe point")
+    return CommandEnvelope(
+        command=command,
+        run_id=task.run_id,
+        work_dir=str(run_dir.path),
+        state=LifecycleState.PAUSED
+        if (obs.pause_requested and not obs.worker.running and manifest.state not in TERMINAL_STATES)
+        else manifest.state,
+        allowed_actions=evaluation.allowed_actions,
+        progress=progress(pipeline, manifest, obs),
+        outputs=pipeline.output_paths(load_params(pipeline, task), settings, manifest) or None,
+        warnings=warnings,
+        **extra,
+    )
+
+
+def quality_data(run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
+    ref = manifest.artifacts.get("quality.report")
+    if ref is None:
+        return None
+    report = read_json(run_dir.path / ref.path)
+    if not isinstance(report, dict):
+        return None
+    return {
+        k: report.get(k) for k in ("status", "reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
+    }
+
+
+# --------------------------------------------------------------------- inspect detail pages
+def phase_rows(pipeline: PipelineSpec, manifest: Manifest) -> list[PhaseRow]:
+    return [
+        PhaseRow(
+            name=p.name,
+            status=manifest.phases[p.name].status if p.name in manifest.phases else "pending",
+            runs=manifest.phases[p.name].runs if p.name in manifest.phases else 0,
+            skips=manifest.phases[p.name].skips if p.name in manifest.phases else 0,
+            note=phase_note(manifest, p.name),
+        )
+        for p in pipeline.phases
+    ]
+
+
+def detail_data(
+    pipeline: PipelineSpec, run_dir: RunDir, manifest: Manifest, *, detail: str, cursor: int, limit: int
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"detail": detail}
+    if manifest.failure:
+        data["failure"] = manifest.failure
+    if detail == "telemetry":
+        events, next_cursor = page_events(run_dir.path, cursor=cursor, limit=limit)
+        data.update(events=events, next_cursor=next_cursor, summary=summarize(run_dir.path))
+    elif detail == "chunks":
+        data.update(pipeline.observe_domain(run_dir, manifest).get("chunk_page", {}))
+        data.update(chunk_page(run_dir, manifest, cursor=cursor, limit=limit))
+    else:
+        data["domain"] = {
+            k: v for k, v in pipeline.observe_domain(run_dir, manifest).items() if k != "chunk_page"
+        }
+    return data
+
+
+def phase_note(manifest: Manifest, name: str) -> str | None:
+    record = manifest.phases.get(name)
+    if record is None:
+        return None
+    if record.status == "failed" and record.error:
+        return f"{record.error.get('code')}: {record.error.get('message')}"
+    if record.last_skip_reason and record.skips:
+        return f"skipped: {record.last_skip_reason}"
+    if record.runs > 1 and record.run_reason:
+        return f"re-ran: {record.run_reason}"
+    return None
+
+
+def chunk_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
+    if manifest.current_plan_id is None:
+        return {"chunks": [], "next_cursor": None}
+    directory = run_dir.chunks_dir(manifest.current_plan_id)
+    files = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    rows: list[dict[str, Any]] = []
+    for path in files[cursor : cursor + limit]:
+        try:
+            state = read_json(path)
+        except YTTError:
+            rows.append({"chunk_id": path.stem, "status": "unreadable"})
+            continue
+        attempts = state.get("attempts") or []
+        rows.append(
+            {
+                "chunk_id": state.get("chunk_id", path.stem),
+                "status": state.get("status"),
+                "attempts": len(attempts),
+                "violations": [v.get("code") for v in state.get("final_violations") or []],
+            }
+        )
+    next_cursor = cursor + limit if cursor + limit < len(files) else None
+    return {"chunks": rows, "next_cursor": next_cursor, "plan_id": manifest.current_plan_id}
+
+
+# --------------------------------------------------------------------- refusals
+def owned_by_other(run_dir: RunDir) -> YTTError:
+    lease = read_lease(run_dir.path)
+    assert lease is not None
+    return LeaseHeldError(
+        f"run in {run_dir.path.name} is owned by pid {lease.pid} on {lease.host} "
+        f"(generation {lease.generation}, command {lease.command or '?'})",
+        hint="only pause and cancel work while another process drives the run; inspect it to follow progress",
+        details={"owner_pid": lease.pid, "owner_host": lease.host, "generation": lease.generation,
+                 "heartbeat_at": lease.heartbeat_at},
+    )
+
+
+def not_allowed(requested: str, allowed: list[str], why: str) -> YTTError:
+    return ActionNotAllowedError(
+        f"{requested} is not allowed: {why}", details={"requested": requested, "allowed_actions": allowed}
+    )
