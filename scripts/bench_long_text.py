@@ -55,6 +55,7 @@ from kernel.long_text.contracts import TransformRequest
 from kernel.long_text.glossary import build_glossary
 from kernel.long_text.plan import build_plan
 from kernel.long_text.tokens import count_tokens, token_counter_name
+from kernel.output.exports import format_timestamp
 from kernel.pipeline import build_runtime_api
 from kernel.source.local import discover_local
 from kernel.source.normalize import normalize_transcript
@@ -112,14 +113,6 @@ def synthetic_sentences(count: int, seed: int = 11) -> list[str]:
     return sentences
 
 
-def _timestamp(seconds: float) -> str:
-    millis = round(seconds * 1000)
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
-
-
 def subtitle_vtt(sentences: list[str], seed: int = 5) -> str:
     """A manual-subtitle VTT: one cue per sentence, about 150 words a minute, some longer pauses."""
     rng = random.Random(seed)
@@ -127,7 +120,7 @@ def subtitle_vtt(sentences: list[str], seed: int = 5) -> str:
     clock = 0.5
     for sentence in sentences:
         duration = 0.4 * len(sentence.split())
-        out.append(f"{_timestamp(clock)} --> {_timestamp(clock + duration)}\n{sentence}\n\n")
+        out.append(f"{format_timestamp(clock)} --> {format_timestamp(clock + duration)}\n{sentence}\n\n")
         clock += duration + (rng.uniform(1.2, 2.0) if rng.random() < 0.2 else 0.3)
     return "".join(out)
 

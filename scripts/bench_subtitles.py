@@ -14,6 +14,7 @@ import random
 import time
 from typing import Any
 
+from kernel.output.exports import format_timestamp
 from kernel.source.normalize import normalize_transcript
 from kernel.source.subtitles import parse_subtitle_text
 from kernel.transcript import TranscriptSegments
@@ -31,14 +32,6 @@ _VOCABULARY_TEXT = (
     "different home us move try kind hand picture again change off play spell air away animal house "
     "point page letter mother answer found study still learn should world high every near add food"
 )
-
-
-def _timestamp(seconds: float) -> str:
-    millis = round(seconds * 1000)
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
 def generate_auto_caption_vtt(hours: float, seed: int = 7) -> str:
@@ -69,10 +62,10 @@ def generate_auto_caption_vtt(hours: float, seed: int = 7) -> str:
         if is_music:
             timed = plain
         else:
-            timed = words[0][1] + "".join(f"<{_timestamp(at)}><c> {text}</c>" for at, text in words[1:])
+            timed = words[0][1] + "".join(f"<{format_timestamp(at)}><c> {text}</c>" for at, text in words[1:])
         first_line = previous_plain if previous_plain else " "
-        out.append(f"{_timestamp(start)} --> {_timestamp(cue_end)} align:start position:0%\n{first_line}\n{timed}\n\n")
-        out.append(f"{_timestamp(cue_end)} --> {_timestamp(cue_end + 0.01)} align:start position:0%\n{plain}\n \n\n")
+        out.append(f"{format_timestamp(start)} --> {format_timestamp(cue_end)} align:start position:0%\n{first_line}\n{timed}\n\n")
+        out.append(f"{format_timestamp(cue_end)} --> {format_timestamp(cue_end + 0.01)} align:start position:0%\n{plain}\n \n\n")
         previous_plain = plain
     return "".join(out)
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from kernel.output.exports import format_timestamp
 from kernel.source.audio import ffmpeg_exe
 from kernel.task_runtime.errors import YTTError
 from kernel.task_runtime.store import atomic_copy, atomic_write_json, atomic_write_text
@@ -142,22 +143,14 @@ def assemble_timeline(
     return audio, cues, chapters
 
 
-def _timestamp(seconds: float, separator: str) -> str:
-    millis = round(seconds * 1000)
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
-
-
 def format_vtt(cues: list[ExampleCue]) -> str:
-    blocks = [f"{_timestamp(c.start, '.')} --> {_timestamp(c.end, '.')}\n{c.text}" for c in cues]
+    blocks = [f"{format_timestamp(c.start, '.')} --> {format_timestamp(c.end, '.')}\n{c.text}" for c in cues]
     return "WEBVTT\n\n" + "\n\n".join(blocks) + "\n"
 
 
 def format_srt(cues: list[ExampleCue]) -> str:
     blocks = [
-        f"{n}\n{_timestamp(c.start, ',')} --> {_timestamp(c.end, ',')}\n{c.text}" for n, c in enumerate(cues, start=1)
+        f"{n}\n{format_timestamp(c.start, ',')} --> {format_timestamp(c.end, ',')}\n{c.text}" for n, c in enumerate(cues, start=1)
     ]
     return "\n\n".join(blocks) + "\n"
 

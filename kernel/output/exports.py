@@ -186,6 +186,11 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def format_timestamp(seconds: float, decimal_mark: str = ".") -> str:
+    """``HH:MM:SS.mmm`` (VTT) or, with ``decimal_mark=","``, ``HH:MM:SS,mmm`` (SRT), rounded to milliseconds."""
+    return _timestamp(round(seconds * 1000), decimal_mark)
+
+
 def _timestamp(milliseconds: int, decimal_mark: str) -> str:
     seconds, millis = divmod(milliseconds, 1000)
     minutes, secs = divmod(seconds, 60)

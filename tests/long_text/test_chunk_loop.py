@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from kernel.config import load_settings
+from kernel.output.exports import format_timestamp
 from kernel.pipeline import build_runtime_api
 from kernel.task_runtime.api import RuntimeApi
 from kernel.task_runtime.contracts import Action, LifecycleState
@@ -47,15 +48,9 @@ def write_source(folder: Path, sentences: list[str]) -> Path:
     cues = ["WEBVTT", ""]
     for index, sentence in enumerate(sentences):
         start, end = index * 2.5, index * 2.5 + 2.0
-        cues += [f"{_ts(start)} --> {_ts(end)}", sentence, ""]
+        cues += [f"{format_timestamp(start)} --> {format_timestamp(end)}", sentence, ""]
     (folder / "talk.en.vtt").write_text("\n".join(cues), encoding="utf-8")
     return media
-
-
-def _ts(seconds: float) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{int(hours):02d}:{int(minutes):02d}:{secs:06.3f}"
 
 
 def make_api(tmp_path: Path, server: FakeOpenAIServer, **llm: Any) -> RuntimeApi:
