@@ -25,7 +25,7 @@ test: setup
 	$(BIN)/pytest -q -m "not slow"
 
 bench: setup
-	$(BIN)/python -m scripts.bench
+	$(BIN)/python -m benchmarks.run_all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

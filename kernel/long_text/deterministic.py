@@ -10,7 +10,7 @@ Invariants:
 - A paragraph breaks on a pause of at least ``PARAGRAPH_PAUSE_SECONDS``, a speaker change, a chapter
   change, or before it would exceed ``MAX_PARAGRAPH_WORDS`` words (one word per two CJK characters,
   so about 180 CJK characters) or ``MAX_PARAGRAPH_SENTENCES`` sentences.
-- Chinese and Japanese sentences are joined without spaces (``kernel.source.text.join_text_pieces``).
+- Chinese and Japanese sentences are joined without spaces (``kernel.text.join_text_pieces``).
 - Speaker labels depend only on the raw label (``SPEAKER_00`` / ``0`` -> "Speaker 1"), never on the
   position in the document, so chunks formatted separately agree with the whole document.
 - Pure functions: the same input always gives the same text.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..source.text import contains_cjk, is_cjk_char, join_text_pieces, measure_text
+from ..text import contains_cjk, is_cjk_char, join_text_pieces, measure_text
 from ..transcript import NormalizedDocument, Sentence
 from .languages import is_cjk_language
 

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from ..source.text import contains_cjk
+from ..text import contains_cjk
 from ..transcript import NormalizedDocument
 from .contracts import GlossaryTerm
 

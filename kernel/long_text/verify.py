@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from difflib import SequenceMatcher
 
-from ..source.text import contains_cjk, join_text_pieces
+from ..text import contains_cjk, join_text_pieces
 from ..transcript import NormalizedDocument
 from .anchors import missing_anchors
 from .contracts import ChunkSpec, Plan, Remedy, Verification, Violation, ViolationCode

@@ -20,9 +20,9 @@ from bisect import bisect_right
 
 from kernel.transcript import Chapter, NormalizedDocument, Sentence, TranscriptSegments
 
+from ..text import TextSize, ends_clause, ends_sentence, join_text_pieces, measure_text
 from .shaping import TimedToken, segment_tokens, shape_subtitle_lines
 from .subtitles import cyclic_gc_paused
-from .text import TextSize, ends_clause, ends_sentence, join_text_pieces, measure_text
 
 PAUSE_SPLIT_SECONDS = 0.8
 PUNCTUATED_PAUSE_SPLIT_SECONDS = 3.0

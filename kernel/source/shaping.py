@@ -20,7 +20,7 @@ from itertools import pairwise
 from kernel.task_runtime.errors import InvalidInputError
 from kernel.transcript import Segment, SegmentKind, Word
 
-from .text import ends_clause, ends_sentence, join_text_pieces, needs_space_between, split_text_tokens
+from ..text import ends_clause, ends_sentence, join_text_pieces, needs_space_between, split_text_tokens
 
 _PAUSE_BREAK_SECONDS = 0.8
 _MAX_MERGE_GAP_SECONDS = 1.0

@@ -2,7 +2,7 @@
 
 Invariants:
 - Every persisted model carries ``schema_version``; the JSON Schemas shipped in ``schemas/`` are generated
-  from these models (``python -m scripts.gen_schemas``) and a test keeps them in sync.
+  from these models (``python -m tools.gen_schemas``) and a test keeps them in sync.
 - Paths inside persisted models are work_dir-relative POSIX strings.
 - Nothing here knows about videos, transcripts or LLMs: domain meaning lives in ``TaskSpec.params``
   (validated by the pipeline) and in artifacts.

@@ -1,7 +1,7 @@
 """JSON Schemas for every work_dir file, and validated reads.
 
 The schemas in ``schemas/*.schema.json`` are generated from the pydantic models
-(``python -m scripts.gen_schemas``); a test fails when they drift. Reads validate against the shipped
+(``python -m tools.gen_schemas``); a test fails when they drift. Reads validate against the shipped
 schema first (so the error names the JSON pointer of the first violation, exactly as an external
 validator would), then build the model.
 """

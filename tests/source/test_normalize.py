@@ -6,7 +6,7 @@ import pytest
 
 from kernel.source.normalize import normalize_transcript
 from kernel.source.subtitles import read_subtitle_file
-from kernel.source.text import ends_sentence
+from kernel.text import ends_sentence
 from kernel.transcript import Chapter, Segment, TranscriptSegments, Word
 from tests.conftest import FIXTURES
 

@@ -16,8 +16,8 @@ from kernel.source.subtitles import (
     read_subtitle_file,
     subtitle_stats,
 )
-from kernel.source.text import count_words, join_text_pieces
 from kernel.task_runtime.errors import InvalidInputError
+from kernel.text import count_words, join_text_pieces
 from kernel.transcript import Segment
 from tests.conftest import FIXTURES
 

@@ -1,4 +1,4 @@
-"""The shipped JSON Schemas match the models (``python -m scripts.gen_schemas --check``)."""
+"""The shipped JSON Schemas match the models (``python -m tools.gen_schemas --check``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from kernel.task_runtime.errors import YTTError
 from kernel.task_runtime.schemas import registered_schemas
-from scripts import gen_schemas
+from tools import gen_schemas
 
 
 def test_the_shipped_schemas_match_the_models(capsys: pytest.CaptureFixture[str]) -> None:

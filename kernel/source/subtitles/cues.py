@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from kernel.transcript import SegmentKind, Word
 
-from ..text import decode_entities, join_text_pieces
+from ...text import decode_entities, join_text_pieces
 from .errors import _empty, _garbled
 
 SubtitleFormat = Literal["vtt", "srt", "json3"]

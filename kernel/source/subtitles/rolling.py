@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from kernel.transcript import Segment, SegmentKind, Word
 
-from ..text import join_text_pieces, needs_space_between
+from ...text import join_text_pieces, needs_space_between
 from .cues import _Cue, _CueLine
 
 _MAX_OVERLAP_LINES = 8

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from kernel.transcript import Segment
 
-from ..text import TextSize, measure_text
+from ...text import TextSize, measure_text
 
 _MAX_NON_SPEECH_SHARE = 0.6
 _MIN_WORDS_PER_MINUTE = 15.0

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import LLMProfile, Settings
-from ..params import TranscriptParams
 from ..task_runtime.contracts import ArtifactRef, LifecycleState
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..task_runtime.schemas import read_model
 from ..transcript import NormalizedDocument, SourceInfo
+from .intent import TranscriptParams
 
 
 def effective_llm(params: TranscriptParams, settings: Settings) -> LLMProfile | None:
@@ -67,10 +67,10 @@ class PlanPhase(Phase):
         }
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from .contracts import TransformRequest
-        from .glossary import build_glossary
-        from .plan import build_plan, plan_summary
-        from .tokens import count_tokens
+        from ..long_text.contracts import TransformRequest
+        from ..long_text.glossary import build_glossary
+        from ..long_text.plan import build_plan, plan_summary
+        from ..long_text.tokens import count_tokens
 
         params: TranscriptParams = ctx.params
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
@@ -101,8 +101,8 @@ class TransformPhase(Phase):
         return {"llm": llm_config(effective_llm(params, settings))}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from .contracts import Plan
-        from .process import process_plan
+        from ..long_text.contracts import Plan
+        from ..long_text.process import process_plan
 
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
         plan = ctx.load_model(inputs["plan.current"], Plan)
@@ -130,8 +130,8 @@ class MergePhase(Phase):
         return ["doc.merged", "merge.summary"]
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from .contracts import ChunkState, Plan
-        from .merge import merge_chunks
+        from ..long_text.contracts import ChunkState, Plan
+        from ..long_text.merge import merge_chunks
 
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
         result = _read_json(ctx, inputs["transform.result"])

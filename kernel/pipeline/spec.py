@@ -14,34 +14,34 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .config import Settings, load_settings
-from .long_text.actions import replan_fallback_chunks, retry_fallback_chunks, transform_result
-from .long_text.phases import MergePhase, PlanPhase, TransformPhase
-from .output.phases import AssemblePhase, VerifyPhase, publish_outputs
-from .params import TranscriptParams, parse_params
-from .source.phases import AcquirePhase, DiscoverPhase, NormalizePhase, PreflightPhase, RoutePhase, TranscribePhase
-from .task_runtime.api import RuntimeApi
-from .task_runtime.clock import Clock
-from .task_runtime.contracts import Action, ActionResult, Manifest, Observation
-from .task_runtime.lease import Lease
-from .task_runtime.phases import Phase
-from .task_runtime.pipeline_spec import ActionContext, QualityStatus
-from .task_runtime.schemas import register_schema
-from .task_runtime.store import atomic_write_json, read_json
-from .task_runtime.workdir import RunDir
-from .transcript import RouteDecision
+from ..config import Settings, load_settings
+from ..long_text.actions import replan_fallback_chunks, retry_fallback_chunks, transform_result
+from ..task_runtime.api import RuntimeApi
+from ..task_runtime.clock import Clock
+from ..task_runtime.contracts import Action, ActionResult, Manifest, Observation
+from ..task_runtime.lease import Lease
+from ..task_runtime.phases import Phase
+from ..task_runtime.pipeline_spec import ActionContext, QualityStatus
+from ..task_runtime.schemas import register_schema
+from ..task_runtime.store import atomic_write_json, read_json
+from ..task_runtime.workdir import RunDir
+from ..transcript import RouteDecision
+from .intent import TranscriptParams, parse_params
+from .output_phases import AssemblePhase, VerifyPhase, publish_outputs
+from .source_phases import AcquirePhase, DiscoverPhase, NormalizePhase, PreflightPhase, RoutePhase, TranscribePhase
+from .text_phases import MergePhase, PlanPhase, TransformPhase
 
 PIPELINE_NAME = "yt-transcript"
 
 
 def register_domain_schemas() -> None:
     """Register every domain model persisted in a work_dir, so reads are schema-checked and
-    ``scripts.gen_schemas`` ships a JSON Schema for each."""
-    from .long_text.contracts import ChunkState, Plan
-    from .output.exports import JsonExport
-    from .output.quality import QualityReport
-    from .preflight import PreflightReport
-    from .transcript import NormalizedDocument, SourceInfo, SourceTracks, TranscriptSegments
+    ``tools.gen_schemas`` ships a JSON Schema for each."""
+    from ..long_text.contracts import ChunkState, Plan
+    from ..output.exports import JsonExport
+    from ..output.quality import QualityReport
+    from ..preflight import PreflightReport
+    from ..transcript import NormalizedDocument, SourceInfo, SourceTracks, TranscriptSegments
 
     models: dict[str, type[BaseModel]] = {
         "source_info": SourceInfo, "source_tracks": SourceTracks, "route_decision": RouteDecision,

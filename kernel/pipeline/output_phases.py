@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..params import TranscriptParams
 from ..task_runtime.contracts import ArtifactRef, LifecycleState, Manifest
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..task_runtime.store import atomic_copy, read_json
 from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, TranscriptSegments
+from .intent import TranscriptParams
 
 GENERATOR = f"yt-transcript {__version__}"
 
@@ -36,7 +36,7 @@ class VerifyPhase(Phase):
         return {"prices": settings.llm_profile(params.llm_profile).prices() if params.use_llm else {}}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from .quality import evaluate_quality
+        from ..output.quality import evaluate_quality
 
         params: TranscriptParams = ctx.params
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
@@ -90,9 +90,9 @@ class AssemblePhase(Phase):
                 "generator": GENERATOR}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from .exports import to_json_export, to_srt, to_vtt
-        from .filenames import article_filename, export_filename
-        from .markdown import assemble_article
+        from ..output.exports import to_json_export, to_srt, to_vtt
+        from ..output.filenames import article_filename, export_filename
+        from ..output.markdown import assemble_article
 
         params: TranscriptParams = ctx.params
         info = ctx.load_model(inputs["source.info"], SourceInfo)

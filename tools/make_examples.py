@@ -2,7 +2,7 @@
 
 Needs ``espeak-ng`` on PATH (e.g. ``apt-get install espeak-ng``) and the ffmpeg bundled with imageio-ffmpeg.
 
-    python -m scripts.make_examples [--out-dir examples]
+    python -m tools.make_examples [--out-dir examples]
 
 Each sentence of a fixed script is synthesized separately, its leading and trailing silence trimmed, and
 the sentences joined with known pauses (0.4 s between sentences, 1.2 s between sections), so every cue's
@@ -303,7 +303,7 @@ def build_examples(out_dir: Path, *, espeak: str, voice: str, speed: int) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.make_examples", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.make_examples", description=__doc__.split("\n")[0])
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--voice", default="en-us")
     parser.add_argument("--speed", type=int, default=150, help="espeak-ng words per minute")

@@ -1,6 +1,6 @@
 """Benchmark: the long-text chunk loop, measured through complete runs against the fake OpenAI server.
 
-``python -m scripts.bench_long_text [--delay-ms 200] [--large-chunks 2000] [--diagnose]``, from the
+``python -m benchmarks.long_text [--delay-ms 200] [--large-chunks 2000] [--diagnose]``, from the
 repository root (it starts ``tests.fakes.openai_server`` in this process). Every figure comes from real
 runs through the runtime API (``build_runtime_api`` + the CLI's ``drive`` loop): a copy of
 ``examples/sample-sidecar/sample.mp4`` with a synthetic English ``bench.en.vtt`` sidecar, the LLM
@@ -469,7 +469,7 @@ def measure_prompt_overhead(root: Path, server: FakeOpenAIServer) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.bench_long_text", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.long_text", description=__doc__)
     parser.add_argument("--delay-ms", type=int, default=200, help="fake server latency per request (speedup runs)")
     parser.add_argument("--large-chunks", type=int, default=2000, help="chunk count of the large write run")
     parser.add_argument("--diagnose", action="store_true",

@@ -1,4 +1,4 @@
-"""``python -m scripts.bench_asr [--seconds 60] [--repeats 2]``: our whisper path vs faster-whisper alone.
+"""``python -m benchmarks.asr [--seconds 60] [--repeats 2]``: our whisper path vs faster-whisper alone.
 
 Builds about ``--seconds`` of speech by concatenating the speech fixtures, loads the bundled model once,
 then times (best of ``--repeats``) two ways of transcribing the same WAV with the same settings:
@@ -111,7 +111,7 @@ def _timed(action: Callable[[], None]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.bench_asr", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.asr", description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the benchmark audio")
     parser.add_argument("--repeats", type=int, default=2, help="runs per variant; the best one counts")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Generate the JSON Schemas of the work_dir files: ``python -m scripts.gen_schemas [--check]``.
+"""Generate the JSON Schemas of the work_dir files: ``python -m tools.gen_schemas [--check]``.
 
 For every model in ``kernel.task_runtime.schemas.registered_schemas()`` it writes
 ``kernel/task_runtime/schemas/<name>.schema.json`` from ``generate_schema(model)``: keys sorted, 2-space
@@ -55,7 +55,7 @@ def sync_schemas(schema_dir: Path, *, check: bool) -> dict[str, Any]:
             raise YTTError(
                 f"JSON Schemas are out of date: {', '.join(changed + stale)}",
                 code="schemas_out_of_date",
-                hint="run `python -m scripts.gen_schemas` and commit the result",
+                hint="run `python -m tools.gen_schemas` and commit the result",
                 details={"changed": changed, "stale": stale},
             )
         return {"checked": sorted(expected), "changed": [], "stale": []}
@@ -68,7 +68,7 @@ def sync_schemas(schema_dir: Path, *, check: bool) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m scripts.gen_schemas", description="Generate the work_dir JSON Schemas from the models."
+        prog="python -m tools.gen_schemas", description="Generate the work_dir JSON Schemas from the models."
     )
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a file would change")
     args = parser.parse_args(argv)

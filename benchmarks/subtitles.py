@@ -1,6 +1,6 @@
 """Benchmark: parse + de-duplicate + normalize long YouTube auto-caption VTT files.
 
-``python -m scripts.bench_subtitles [--repeat N]`` generates a synthetic but realistic rolling
+``python -m benchmarks.subtitles [--repeat N]`` generates a synthetic but realistic rolling
 auto-caption VTT (inline word timings, 10 ms transition cues, occasional ``[Music]``, about 150 words a
 minute) for 5 h and 10 h, times ``parse_subtitle_text`` + ``normalize_transcript`` (best of N) and
 prints one JSON document: ``{"cues_5h", "words_5h", "seconds_5h", "seconds_10h", "ratio"}``.
@@ -81,7 +81,7 @@ def _best_seconds(text: str, repeat: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.bench_subtitles", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.subtitles", description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best is reported")
     args = parser.parse_args(argv)
 

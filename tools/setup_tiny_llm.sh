@@ -9,7 +9,7 @@
 #     x86-64 from about 2015 on. The build takes about 4 minutes on 2 cores and runs under `nice`.
 # Neither is a project dependency (nothing in pyproject.toml); the test skips, saying why, without them.
 #
-# Usage: bash scripts/setup_tiny_llm.sh [PYTHON]   (default: .venv/bin/python of this repository)
+# Usage: bash tools/setup_tiny_llm.sh [PYTHON]   (default: .venv/bin/python of this repository)
 # Then:  .venv/bin/pytest -m slow tests/long_text/test_tiny_llm.py -s
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
-from ..params import TranscriptParams
 from ..task_runtime.contracts import ArtifactRef, LifecycleState
 from ..task_runtime.errors import SourceError
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack, TranscriptSegments
+from .intent import TranscriptParams
 
 if TYPE_CHECKING:
-    from .ytdlp_errors import RetryPolicy
+    from ..source.ytdlp_errors import RetryPolicy
 
 _WAIT_STEP_S = 0.25
 
@@ -34,7 +34,7 @@ def _retry_policy(ctx: PhaseContext) -> RetryPolicy:
     """
     import time
 
-    from .ytdlp_errors import RetryPolicy  # imports yt-dlp: only when a URL is fetched
+    from ..source.ytdlp_errors import RetryPolicy  # imports yt-dlp: only when a URL is fetched
 
     def wait(seconds: float) -> None:
         ctx.emit("download_retry_wait", seconds=round(seconds, 3))
@@ -94,11 +94,11 @@ class DiscoverPhase(Phase):
         info: SourceInfo
         tracks: SourceTracks
         if params.source_kind == "url":
-            from .ytdlp import discover_url
+            from ..source.ytdlp import discover_url
 
             info, tracks = discover_url(params.source, ctx.settings, retry=_retry_policy(ctx))
         else:
-            from .local import discover_local
+            from ..source.local import discover_local
 
             info, tracks = discover_local(Path(params.source))
         return PhaseResult(
@@ -124,7 +124,7 @@ class RoutePhase(Phase):
         return {"preferred": params.preferred(settings), "backend": params.asr_backend, "force": params.route}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from .routing import decide_route
+        from ..source.routing import decide_route
 
         params: TranscriptParams = ctx.params
         info = ctx.load_model(inputs["source.info"], SourceInfo)
@@ -156,12 +156,12 @@ class AcquirePhase(Phase):
         if decision.route == "subtitles":
             assert decision.track is not None
             if params.source_kind == "url":
-                from .ytdlp import download_subtitles
+                from ..source.ytdlp import download_subtitles
 
                 path = download_subtitles(params.source, decision.track, ctx.staging_dir, ctx.settings,
                                           retry=_retry_policy(ctx))
             else:
-                from .local import acquire_local_subtitles
+                from ..source.local import acquire_local_subtitles
 
                 path = acquire_local_subtitles(Path(params.source), decision.track, ctx.staging_dir)
             output = PhaseOutput.file(path, f"subtitles{path.suffix.lower()}", language=decision.track.language,
@@ -169,7 +169,7 @@ class AcquirePhase(Phase):
             return PhaseResult(outputs={"source.subtitles": output}, summary={"acquired": "subtitles"})
         ctx.report_progress(None, "extracting audio")
         if params.source_kind == "url":
-            from .ytdlp import download_audio
+            from ..source.ytdlp import download_audio
 
             # Downloads land in scratch so a crash mid-download resumes from what is complete.
             audio = download_audio(params.source, ctx.scratch_dir, ctx.settings, retry=_retry_policy(ctx),
@@ -177,7 +177,7 @@ class AcquirePhase(Phase):
             staged = ctx.staging_dir / "audio.wav"
             audio.replace(staged)
         else:
-            from .audio import extract_audio_wav
+            from ..source.audio import extract_audio_wav
 
             staged = extract_audio_wav(Path(params.source), ctx.staging_dir / "audio.wav")
         return PhaseResult(outputs={"source.audio": PhaseOutput.file(staged, "audio.wav", sample_rate=16000)},
@@ -223,7 +223,7 @@ class TranscribePhase(Phase):
 
     def _from_subtitles(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
                         info: SourceInfo) -> TranscriptSegments:
-        from .subtitles import assess_subtitle_usability, read_subtitle_file, subtitle_stats
+        from ..source.subtitles import assess_subtitle_usability, read_subtitle_file, subtitle_stats
 
         ref = inputs.get("source.subtitles")
         if ref is None:
@@ -243,7 +243,7 @@ class TranscribePhase(Phase):
 
     def _from_speech(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
                      info: SourceInfo, params: TranscriptParams) -> TranscriptSegments:
-        from .asr import make_transcriber
+        from ..source.asr import make_transcriber
 
         ref = inputs.get("source.audio")
         if ref is None:
@@ -273,7 +273,7 @@ class NormalizePhase(Phase):
         return ["doc.normalized"]
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from .normalize import normalize_transcript
+        from ..source.normalize import normalize_transcript
 
         transcript = ctx.load_model(inputs["transcript.segments"], TranscriptSegments)
         info = ctx.load_model(inputs["source.info"], SourceInfo)

@@ -1,7 +1,7 @@
-"""Run every benchmark (``scripts/bench_*.py``) in turn and print one JSON document with their figures.
+"""Run every benchmark (``benchmarks/*.py``) in turn and print one JSON document with their figures.
 
 Benchmarks measure speed; tests never do. Each benchmark also runs on its own:
-``python -m scripts.bench_subtitles``, ``python -m scripts.bench_asr``, ``python -m scripts.bench_long_text``.
+``python -m benchmarks.subtitles``, ``python -m benchmarks.asr``, ``python -m benchmarks.long_text``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["bench_subtitles", "bench_asr", "bench_long_text"]
+BENCHMARKS = ["subtitles", "asr", "long_text"]
 
 
 def main() -> int:
@@ -21,7 +21,7 @@ def main() -> int:
         if not (Path(__file__).parent / f"{name}.py").exists():
             continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, "-m", f"scripts.{name}"], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", f"benchmarks.{name}"], capture_output=True, text=True)
         try:
             results[name] = json.loads(done.stdout)
         except json.JSONDecodeError:

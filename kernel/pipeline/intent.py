@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .config import Settings, is_within_allowed_roots
-from .task_runtime.errors import InvalidInputError, PathNotAllowedError
+from ..config import Settings, is_within_allowed_roots
+from ..task_runtime.errors import InvalidInputError, PathNotAllowedError
 
 OutputName = Literal["markdown", "srt", "vtt", "json"]
 ALL_OUTPUTS: list[OutputName] = ["markdown", "srt", "vtt", "json"]
@@ -77,7 +77,7 @@ def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams
     source = str(data.get("source") or "").strip()
     if not source:
         raise InvalidInputError("source is required: a URL or a local media file path", code="missing_source")
-    from .source.urls import is_url, validate_source_url
+    from ..source.urls import is_url, validate_source_url
 
     if is_url(source):
         data["source"] = validate_source_url(source)
