@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 
-from kernel.task_runtime.errors import BudgetExceededError
+from kernel.long_text.errors import BudgetExceededError
 
 _RAISE_HINT = (
     "raise the limit (llm.max_requests / llm.max_tokens_total in the config file or the run's TaskSpec) "

@@ -53,8 +53,8 @@ from pydantic import BaseModel, ConfigDict
 
 from kernel.config import LLMProfile
 from kernel.long_text.budget import RunBudget
+from kernel.long_text.errors import BudgetExceededError, LLMError
 from kernel.long_text.tokens import count_tokens
-from kernel.task_runtime.errors import BudgetExceededError, LLMError
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from ..source.errors import SourceError
 from ..task_runtime.contracts import ArtifactRef, LifecycleState
-from ..task_runtime.errors import SourceError
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack, TranscriptSegments
 from .intent import TranscriptParams

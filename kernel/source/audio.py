@@ -19,7 +19,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from kernel.task_runtime.errors import SourceError
+from kernel.source.errors import SourceError
 from kernel.task_runtime.store import fsync_path
 
 _STDERR_TAIL_LINES = 12

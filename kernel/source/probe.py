@@ -21,7 +21,7 @@ import av.container
 import av.stream
 from pydantic import BaseModel, Field
 
-from kernel.task_runtime.errors import SourceError
+from kernel.source.errors import SourceError
 from kernel.transcript import Chapter
 
 StreamType = Literal["audio", "video", "subtitle", "data", "attachment", "unknown"]

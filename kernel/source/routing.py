@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..task_runtime.errors import SourceError
 from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack
+from .errors import SourceError
 
 AsrBackend = Literal["whisper", "deepgram"]
 ForceRoute = Literal["auto", "subtitles", "asr"]

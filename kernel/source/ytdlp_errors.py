@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import yt_dlp.utils
 
 from ..config import Settings
-from ..task_runtime.errors import SourceError
+from .errors import SourceError
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -58,12 +58,6 @@ class PathNotAllowedError(InvalidInputError):
     code = "path_not_allowed"
 
 
-class SourceError(YTTError):
-    """The media or subtitle source cannot be used (missing, unreadable, no usable streams, download failed)."""
-
-    code = "source_error"
-
-
 class CorruptStateError(YTTError):
     """A work_dir file fails to parse or validate. ``details`` holds ``file`` and ``pointer``."""
 
@@ -98,18 +92,6 @@ class PhaseFailedError(YTTError):
     """A phase raised; the run is marked failed for that phase and can be resumed or retried."""
 
     code = "phase_failed"
-
-
-class LLMError(YTTError):
-    """An LLM request failed in a way retries could not fix. ``details['category']`` classifies it."""
-
-    code = "llm_error"
-
-
-class BudgetExceededError(LLMError):
-    """The run's request or token budget is spent; raise the budget or accept the degraded result."""
-
-    code = "budget_exceeded"
 
 
 class StopRequested(YTTError):

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from kernel.config import LLMProfile
 from kernel.long_text.budget import RunBudget
+from kernel.long_text.errors import BudgetExceededError
 from kernel.long_text.llm_client import (
     BACKOFF_CAP_S,
     CompletionResult,
@@ -29,7 +30,6 @@ from kernel.long_text.llm_client import (
     classify_exception,
     parse_retry_after,
 )
-from kernel.task_runtime.errors import BudgetExceededError
 from tests.fakes.openai_server import FakeOpenAIServer, clean_text
 
 pytestmark = pytest.mark.anyio

@@ -24,8 +24,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kernel.source.errors import SourceError
 from kernel.task_runtime.canonical import fingerprint_value
-from kernel.task_runtime.errors import CorruptStateError, SourceError, StopRequested
+from kernel.task_runtime.errors import CorruptStateError, StopRequested
 from kernel.task_runtime.faults import crash_point
 from kernel.task_runtime.store import atomic_write_json, read_json
 from kernel.transcript import Segment, TranscriptSegments

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel.task_runtime.errors import SourceError
+from kernel.source.errors import SourceError
 
 
 class SubtitleError(SourceError):
