@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from ..config import Settings, load_settings
 from ..long_text.actions import replan_fallback_chunks, retry_fallback_chunks, transform_result
+from ..source.routing import REROUTABLE_SUBTITLE_FAILURES
 from ..task_runtime.api import RuntimeApi
 from ..task_runtime.clock import Clock
 from ..task_runtime.contracts import Action, ActionResult, Manifest, Observation
@@ -117,7 +118,7 @@ class TranscriptPipeline:
 
     def domain_actions(self, obs: Observation) -> dict[Action, str]:
         actions: dict[Action, str] = {}
-        if obs.failed_phase == "transcribe" and obs.domain.get("failure_code") == "subtitles_unusable":
+        if obs.domain.get("failure_code") in REROUTABLE_SUBTITLE_FAILURES:
             actions[Action.REROUTE_TO_ASR] = "the subtitle track is not a usable transcript; transcribe the audio"
         fallbacks = int(obs.domain.get("fallback_chunks", 0))
         if obs.gate_phase_done and obs.quality_status != "pass" and fallbacks and obs.domain.get("llm_used"):

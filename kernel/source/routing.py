@@ -38,6 +38,11 @@ from .errors import SourceError
 AsrBackend = Literal["whisper", "deepgram"]
 ForceRoute = Literal["auto", "subtitles", "asr"]
 
+# Failure codes of the subtitle route after which transcribing the audio is the way out: the track turned
+# out not to be a usable transcript, or it cannot be fetched or read. The pipeline offers (and takes by
+# itself) ``reroute_to_asr`` for these when the source has audio; the failure becomes the route's reason.
+REROUTABLE_SUBTITLE_FAILURES: frozenset[str] = frozenset({"subtitles_unusable"})
+
 _UNDETERMINED = {"", "und", "unk", "unknown", "zxx", "mis", "mul", "none", "n/a"}
 
 # Media containers tag streams with ISO 639-2 (bibliographic or terminologic) codes.
