@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
@@ -45,6 +45,8 @@ class PreflightCheck(BaseModel):
 
 class PreflightReport(BaseModel):
     """The ``preflight.report`` artifact."""
+
+    schema_file: ClassVar[str] = "preflight_report"
 
     schema_version: int = PREFLIGHT_SCHEMA_VERSION
     ok: bool

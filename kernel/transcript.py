@@ -13,13 +13,14 @@ Invariants:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
 TranscriptOrigin = Literal["subtitles", "whisper", "deepgram"]
+AsrBackend = Literal["whisper", "deepgram"]  # the speech recognition backends
 SegmentKind = Literal["speech", "non_speech"]
 
 
@@ -56,6 +57,8 @@ class Segment(DomainModel):
 
 class SourceInfo(DomainModel):
     """What we know about the source before acquiring it (the ``source.info`` artifact)."""
+
+    schema_file: ClassVar[str] = "source_info"
 
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -103,6 +106,8 @@ class AudioStream(DomainModel):
 class SourceTracks(DomainModel):
     """The ``source.tracks`` artifact: what can be acquired."""
 
+    schema_file: ClassVar[str] = "source_tracks"
+
     schema_version: int = SCHEMA_VERSION
     subtitles: list[SubtitleTrack] = Field(default_factory=list)
     audio: list[AudioStream] = Field(default_factory=list)
@@ -112,16 +117,20 @@ class SourceTracks(DomainModel):
 class RouteDecision(DomainModel):
     """The ``route.decision`` artifact: which path produces the transcript, and why."""
 
+    schema_file: ClassVar[str] = "route_decision"
+
     schema_version: int = SCHEMA_VERSION
     route: Literal["subtitles", "asr"]
     track: SubtitleTrack | None = None
-    asr_backend: Literal["whisper", "deepgram"] | None = None
+    asr_backend: AsrBackend | None = None
     language: str | None = None
     reasons: list[str] = Field(default_factory=list)
 
 
 class TranscriptSegments(DomainModel):
     """The ``transcript.segments`` artifact: timed segments from subtitles or speech recognition."""
+
+    schema_file: ClassVar[str] = "transcript_segments"
 
     schema_version: int = SCHEMA_VERSION
     origin: TranscriptOrigin
@@ -142,6 +151,8 @@ class Sentence(DomainModel):
 
 class NormalizedDocument(DomainModel):
     """The ``doc.normalized`` artifact: the transcript as ordered sentences plus export-ready lines."""
+
+    schema_file: ClassVar[str] = "normalized_document"
 
     schema_version: int = SCHEMA_VERSION
     language: str | None = None

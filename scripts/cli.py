@@ -1,9 +1,10 @@
 """The human CLI, ``yt-transcript`` (console script ``scripts.cli:main``).
 
-    yt-transcript run SOURCE [--mode ...] [--target-language L] [--output-dir DIR] [--no-llm] [--json]
-    yt-transcript inspect RUN [--detail summary|phases|chunks|telemetry] [--cursor N] [--json]
+    yt-transcript run SOURCE [options of the run intent] [--work-dir DIR] [--json]
+    yt-transcript inspect RUN [--detail ...] [--cursor N] [--json]
     yt-transcript runs [--json]
     yt-transcript resume RUN [--json]
+    yt-transcript advance RUN ACTION [--chunk-id ID] [--json]
     yt-transcript pause RUN | cancel RUN | finalize RUN [--accept-degraded]
 
 RUN is a run_id or a work_dir path. Everything goes through ``RuntimeApi`` in this process.
@@ -12,9 +13,11 @@ Invariants:
 - stdout carries only the command's result (a path, a table, or with ``--json`` exactly one JSON object);
   progress, notes and errors go to stderr, and while the command works anything else written to stdout
   (library prints, child processes) is sent to stderr too.
-- ``run`` and ``resume`` drive the run with ``advance_run`` until the quality gate, then finalize; when
-  the gate is degraded and only ``accept_degraded`` is allowed, they accept it and say so. The CLI never
-  chooses an action the runtime did not list in ``allowed_actions``.
+- ``run`` and ``resume`` drive the run with the library's drive loop (``kernel.task_runtime.drive``), which
+  follows the policy's next step; when the gate is degraded they accept it and say so. ``resume`` of a
+  failed run retries the failed phase (the user asked for it); ``advance RUN ACTION`` takes any other
+  allowed action. The CLI never takes an action the runtime did not list in ``allowed_actions``, and
+  every hint it prints names CLI commands and flags only (``cli_next_step``).
 - A ``YTTError`` prints ``error[code]: message`` plus its hint on stderr and exits with the error's exit
   code (2 for bad input), never a traceback. Ctrl-C requests a pause (kept at the next safe point) and
   exits 130; ``yt-transcript resume RUN`` continues.
@@ -32,17 +35,23 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, TextIO
 
+from pydantic import BaseModel
+
+from kernel.pipeline import TranscriptPipeline
+from kernel.pipeline.intent import CliSpelling, TranscriptParams, intent_fields, literal_values
 from kernel.task_runtime.api import RuntimeApi
-from kernel.task_runtime.contracts import TERMINAL_STATES, Action, CommandEnvelope, LifecycleState, Progress
+from kernel.task_runtime.contracts import FINISHED_STATES, CommandEnvelope, NextStep, Progress, RunState, RuntimeAction
+from kernel.task_runtime.drive import DRIVE_WAIT_SECONDS, RunFailed, RunStopped, drive, next_step_of
 from kernel.task_runtime.errors import InvalidInputError, YTTError
+from kernel.task_runtime.views import detail_names
 
-DRIVE_WAIT_SECONDS = 5.0  # how long each in-process advance waits before the loop looks again
+_PIPELINE = TranscriptPipeline()
+DETAILS = detail_names(_PIPELINE)
+ACTIONS = _PIPELINE.actions.names()
+ACTION_ARGUMENTS = _PIPELINE.actions.arguments()
+
 PAUSE_GRACE_SECONDS = 30.0  # after Ctrl-C: how long to wait for the worker to reach a safe point
-MAX_IDLE_ADVANCES = 3  # consecutive advances that change nothing before the CLI gives up
 EXIT_INTERRUPTED = 130
-
-_AUTOMATIC = {Action.RUN_PHASE, Action.PROCESS_CHUNKS, Action.RETRY_CHUNK, Action.REPAIR_CHUNK,
-              Action.REPLAN_REMAINING, Action.REROUTE_TO_ASR}
 
 
 # --------------------------------------------------------------------------- progress display
@@ -97,105 +106,115 @@ def describe_progress(progress: Progress) -> str:
         text += f", {progress.current_phase}"
         if progress.phase_progress is not None:
             text += f" {round(progress.phase_progress * 100)}%"
-    if progress.chunks:
-        text += " (chunks " + " ".join(f"{k}={v}" for k, v in sorted(progress.chunks.items())) + ")"
+    if progress.counts:
+        text += " (" + " ".join(f"{k}={v}" for k, v in sorted(progress.counts.items())) + ")"
     if progress.message:
         text += f": {progress.message[:60]}"
     return text
 
 
-# --------------------------------------------------------------------------- driving a run
-class RunStopped(YTTError):
-    """The run stopped without outputs (paused or cancelled elsewhere, or it needs a decision)."""
-
-    code = "run_stopped"
-
-
-def _failure_error(envelope: CommandEnvelope) -> YTTError:
-    result = envelope.result
-    found = result.data.get("error") if result is not None else None
-    error: dict[str, Any] = found if isinstance(found, dict) else {}
-    # A phase failure wraps the error that caused it; report the cause's own code and advice.
-    details = error.get("details")
-    cause = details.get("cause") if isinstance(details, dict) else None
-    cause = cause if isinstance(cause, dict) else error
-    resume = f"then `yt-transcript resume {envelope.run_id}` retries (finished phases are skipped)"
-    hint = f"{cause['hint']}; {resume}" if cause.get("hint") else f"fix the cause, {resume}"
-    return YTTError(
-        f"run {envelope.run_id} failed: {result.detail if result else 'see inspect'}",
-        code=str(cause.get("code") or error.get("code") or "phase_failed"),
-        hint=hint,
-        details={"run_id": envelope.run_id, **({"error": error} if error else {})},
-    )
-
-
-def finalize(
-    api: RuntimeApi, run_id: str, display: ProgressDisplay, *, accept_degraded: bool = False
-) -> CommandEnvelope:
-    """Finalize and follow the background assembly to its end.
-
-    Raises:
-        ActionNotAllowedError: finalize (or accept_degraded) is not allowed now.
-        YTTError: the assembly failed.
-    """
-    envelope = api.finalize_run(
-        run_id, accept_degraded=accept_degraded, wait_seconds=DRIVE_WAIT_SECONDS, on_progress=display.update
-    )
-    while envelope.result is not None and envelope.result.status == "running":
-        envelope = api.advance_run(run_id, wait_seconds=DRIVE_WAIT_SECONDS, on_progress=display.update)
-    display.update(envelope.progress)
-    if envelope.result is not None and envelope.result.status == "failed":
-        raise _failure_error(envelope)
-    return envelope
-
-
-def drive(api: RuntimeApi, run_id: str, display: ProgressDisplay, notes: list[str]) -> CommandEnvelope:
-    """Advance ``run_id`` until it is completed (finalizing at the gate) and return the last envelope.
-
-    Raises:
-        YTTError: a phase failed (its code), or the run stopped without outputs (``run_stopped``).
-    """
-    rerouted = False
-    idle = 0
-    last: tuple[Any, ...] | None = None
-    while True:
-        envelope = api.advance_run(run_id, wait_seconds=DRIVE_WAIT_SECONDS, on_progress=display.update)
-        display.update(envelope.progress)
-        status = envelope.result.status if envelope.result else None
-        allowed = set(envelope.allowed_actions)
-        if envelope.state in TERMINAL_STATES:
-            if envelope.state == LifecycleState.CANCELLED:
-                raise RunStopped(f"run {run_id} was cancelled", hint="create a new run to start again")
-            return envelope
-        if status == "running":
-            idle = 0
+# --------------------------------------------------------------------------- run options from the intent
+def add_intent_options(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None:
+    """One option per intent field (``--target-language`` for ``target_language``), spelled by its
+    ``CliSpelling``: same names, allowed values and help as the model; an absent option means the
+    model's default."""
+    for name, info in model.model_fields.items():
+        spelling = next((m for m in info.metadata if isinstance(m, CliSpelling)), CliSpelling())
+        flag = "--" + name.replace("_", "-")
+        choices = literal_values(info.annotation) or None
+        help_text = info.description or ""
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        if default not in (None, []):
+            shown = ",".join(map(str, default)) if isinstance(default, list) else default
+            help_text += f" (default: {shown})"
+        if spelling.positional:
+            parser.add_argument(name, metavar=spelling.metavar or name.upper(), help=help_text)
             continue
-        if status == "failed":
-            if Action.REROUTE_TO_ASR in allowed and not rerouted:
-                rerouted = True
-                notes.append("the subtitles are not a usable transcript; transcribing the audio instead")
-                display.note("note: " + notes[-1])
-                continue
-            raise _failure_error(envelope)
-        if envelope.state == LifecycleState.PAUSED or Action.RESUME in allowed:
-            raise RunStopped(f"run {run_id} is paused", hint=f"`yt-transcript resume {run_id}` continues")
-        if Action.FINALIZE in allowed:
-            return finalize(api, run_id, display)
-        if Action.ACCEPT_DEGRADED in allowed:
-            notes.append("the quality gate is degraded; accepted it (the degraded parts are in the quality report)")
-            display.note("note: " + notes[-1])
-            return finalize(api, run_id, display, accept_degraded=True)
-        progress = envelope.progress
-        key = (envelope.state, progress.phases_done if progress else None, status)
-        idle = idle + 1 if key == last else 0
-        last = key
-        if status == "noop" or not (allowed & _AUTOMATIC) or idle >= MAX_IDLE_ADVANCES:
-            names = ", ".join(a.value for a in envelope.allowed_actions) or "none"
-            raise RunStopped(
-                f"run {run_id} needs a decision (state {envelope.state.value}; allowed: {names})",
-                hint=f"`yt-transcript inspect {run_id}` shows why",
-                details={"allowed_actions": [a.value for a in envelope.allowed_actions]},
-            )
+        kwargs: dict[str, Any] = {"dest": name, "default": None, "help": help_text, "metavar": spelling.metavar}
+        if _is_list(info.annotation):
+            if spelling.separator:
+                separator = spelling.separator
+                kwargs["type"] = lambda text, sep=separator: [part.strip() for part in text.split(sep) if part.strip()]
+                if choices:
+                    kwargs["help"] += f"; from: {', '.join(choices)}"
+            else:
+                kwargs.update(action="append", choices=choices)
+        else:
+            kwargs.update(type=int if _is_int(info.annotation) else str, choices=choices)
+        if kwargs.get("choices"):
+            kwargs["metavar"] = None
+        parser.add_argument(flag, **kwargs)
+        for alias, value in spelling.aliases:
+            parser.add_argument(alias, dest=name, action="store_const", const=value, help=f"same as {flag} {value}")
+
+
+def _is_list(annotation: Any) -> bool:
+    from typing import get_args, get_origin
+
+    return get_origin(annotation) is list or any(get_origin(arg) is list for arg in get_args(annotation))
+
+
+def _is_int(annotation: Any) -> bool:
+    from typing import get_args
+
+    return annotation is int or int in get_args(annotation)
+
+
+# --------------------------------------------------------------------------- next steps in CLI words
+def command_for(action: str, run_id: str) -> str:
+    """The CLI command that takes ``action`` on ``run_id``."""
+    if action == RuntimeAction.FINALIZE:
+        return f"yt-transcript finalize {run_id}"
+    if action == RuntimeAction.ACCEPT_DEGRADED:
+        return f"yt-transcript finalize {run_id} --accept-degraded"
+    if action in (RuntimeAction.RESUME, RuntimeAction.RUN_PHASE):
+        return f"yt-transcript resume {run_id}"
+    if action in (RuntimeAction.PAUSE, RuntimeAction.CANCEL):
+        return f"yt-transcript {action} {run_id}"
+    return f"yt-transcript advance {run_id} {action}"
+
+
+def cli_next_step(step: NextStep, run_id: str) -> str:
+    """The policy's next step in CLI words (commands and flags only)."""
+    if step.kind == "done":
+        return f"{step.reason}; `yt-transcript run SOURCE` starts a new run"
+    if step.kind in ("wait", "busy"):
+        return f"{step.reason}; `yt-transcript inspect {run_id}` follows it"
+    if step.kind == "act" and step.action is not None:
+        return f"{step.reason}: `{command_for(step.action, run_id)}` continues"
+    options = "; ".join(f"`{command_for(name, run_id)}`" for name in step.choices)
+    if not options:
+        return f"{step.reason}; `yt-transcript run SOURCE` starts a new run"
+    return f"{step.reason}. Choose: {options}"
+
+
+def cli_error(error: YTTError) -> YTTError:
+    """A drive-loop error with its hint in CLI words (the cause's own advice first)."""
+    step = next_step_of(error)
+    run_id = str(error.details.get("run_id") or "")
+    if step is None or not run_id:
+        return error
+    where = cli_next_step(step, run_id)
+    hint = f"{error.hint}; {where}" if error.hint else where
+    return YTTError(error.message, code=error.code, hint=hint, details=error.details, permanent=error.permanent)
+
+
+def drive_cli(session: Session, run_id: str, notes: list[str], *, first_action: str | None = None) -> CommandEnvelope:
+    """Drive ``run_id`` to the end with progress on stderr; notes (automatic remedies) are shown and kept."""
+
+    def note(text: str) -> None:
+        notes.append(text)
+        session.display.note("note: " + text)
+
+    try:
+        if first_action is not None:
+            envelope = session.api.advance_run(run_id, action=first_action, wait_seconds=DRIVE_WAIT_SECONDS,
+                                               on_progress=session.display.update)
+            if envelope.state in FINISHED_STATES:
+                return envelope
+        return drive(session.api, run_id, on_progress=session.display.update, on_note=note, accept_degraded=True)
+    except (RunFailed, RunStopped) as error:
+        raise cli_error(error) from error
 
 
 # --------------------------------------------------------------------------- output helpers
@@ -236,12 +255,13 @@ def format_envelope(envelope: CommandEnvelope) -> str:
     """A readable view of an inspect result: summary lines, then the detail's table."""
     lines = [
         f"run        {envelope.run_id}",
-        f"state      {envelope.state.value}",
+        f"state      {envelope.state}",
         f"work_dir   {envelope.work_dir}",
     ]
     if envelope.progress is not None:
         lines.append(f"progress   {describe_progress(envelope.progress)}")
-    lines.append(f"allowed    {', '.join(a.value for a in envelope.allowed_actions) or 'none'}")
+    lines.append(f"allowed    {', '.join(envelope.allowed_actions) or 'none'}")
+    lines.append(f"next       {cli_next_step(envelope.next_step, envelope.run_id)}")
     for name, path in (envelope.outputs or {}).items():
         lines.append(f"output     {name}: {path}")
     failure = envelope.data.get("failure")
@@ -300,14 +320,14 @@ class Session:
         self.display.finish()
         if self.as_json:
             _json_line(self.out, {"run_id": envelope.run_id, "work_dir": envelope.work_dir,
-                                  "state": envelope.state.value, "outputs": envelope.outputs or {},
+                                  "state": envelope.state, "outputs": envelope.outputs or {},
                                   "warnings": [*notes, *envelope.warnings]})
             return 0
         outputs = envelope.outputs or {}
         for name, path in outputs.items():
             if name != "markdown":
                 sys.stderr.write(f"{name}: {path}\n")
-        if envelope.state == LifecycleState.COMPLETED_DEGRADED:
+        if envelope.state == RunState.COMPLETED_DEGRADED:
             sys.stderr.write("done (degraded quality accepted)\n")
         self.out.write((outputs.get("markdown") or envelope.work_dir) + "\n")
         return 0
@@ -315,19 +335,13 @@ class Session:
 
 def cmd_run(session: Session) -> int:
     args = session.args
-    raw: dict[str, Any] = {"source": args.source}
-    for field in ("mode", "target_language", "source_language", "route", "asr_backend", "output_dir",
-                  "llm_profile", "glossary", "max_llm_requests", "max_llm_tokens"):
-        if getattr(args, field) is not None:
-            raw[field] = getattr(args, field)
-    if args.no_llm:
-        raw["use_llm"] = False
+    raw = {name: getattr(args, name) for name in intent_fields() if getattr(args, name, None) is not None}
     created = session.api.create_run(raw, work_dir=args.work_dir)
     session.run_id = created.run_id
     if not session.as_json:
         sys.stderr.write(f"run {created.run_id} (work_dir {created.work_dir})\n")
     notes: list[str] = []
-    envelope = drive(session.api, created.run_id, session.display, notes)
+    envelope = drive_cli(session, created.run_id, notes)
     return session.report_completed(envelope, notes)
 
 
@@ -338,18 +352,42 @@ def cmd_resume(session: Session) -> int:
     if recovery and not session.as_json:
         sys.stderr.write(f"recovered: {json.dumps(recovery, ensure_ascii=False)}\n")
     notes: list[str] = []
-    if recovered.state in (LifecycleState.COMPLETED, LifecycleState.COMPLETED_DEGRADED):
+    if recovered.state in FINISHED_STATES:
         return session.report_completed(recovered, notes)
-    envelope = drive(session.api, recovered.run_id, session.display, notes)
+    step = recovered.next_step
+    # Resuming a failed run is the user's request to retry the failed phase.
+    retry = RuntimeAction.RUN_PHASE if step.kind == "choose" and RuntimeAction.RUN_PHASE in step.choices else None
+    envelope = drive_cli(session, recovered.run_id, notes, first_action=retry)
+    return session.report_completed(envelope, notes)
+
+
+def cmd_advance(session: Session) -> int:
+    args = session.args
+    session.run_id = args.run
+    extra = {"chunk_id": args.chunk_id} if args.chunk_id else {}
+    envelope = session.api.advance_run(args.run, action=args.action, wait_seconds=DRIVE_WAIT_SECONDS,
+                                       on_progress=session.display.update, args=extra)
+    notes: list[str] = []
+    if envelope.state not in FINISHED_STATES and envelope.state != RunState.CANCELLED:
+        envelope = drive_cli(session, envelope.run_id, notes)
+    if envelope.state == RunState.CANCELLED:
+        session.display.finish()
+        session.out.write(f"{envelope.run_id}: cancelled\n")
+        return 0
     return session.report_completed(envelope, notes)
 
 
 def cmd_finalize(session: Session) -> int:
     session.run_id = session.args.run
-    envelope = finalize(session.api, session.args.run, session.display, accept_degraded=session.args.accept_degraded)
-    if envelope.state not in (LifecycleState.COMPLETED, LifecycleState.COMPLETED_DEGRADED):
-        raise RunStopped(f"run {envelope.run_id} did not complete (state {envelope.state.value})",
-                         hint=f"`yt-transcript inspect {envelope.run_id}` shows why")
+    api = session.api
+    envelope = api.finalize_run(session.args.run, accept_degraded=session.args.accept_degraded,
+                                wait_seconds=DRIVE_WAIT_SECONDS, on_progress=session.display.update)
+    if envelope.result is not None and envelope.result.status == "failed":
+        raise cli_error(YTTError(f"run {envelope.run_id} could not be finalized: {envelope.result.detail}",
+                                 code="finalize_failed", details={"run_id": envelope.run_id,
+                                                                  "next_step": envelope.next_step.model_dump()}))
+    if envelope.state not in FINISHED_STATES:
+        envelope = drive_cli(session, envelope.run_id, [])
     return session.report_completed(envelope, [])
 
 
@@ -360,7 +398,7 @@ def cmd_control(session: Session) -> int:
         _json_line(session.out, envelope.model_dump(mode="json"))
     else:
         detail = envelope.result.detail if envelope.result else signal
-        session.out.write(f"{envelope.run_id}: {detail} (state {envelope.state.value})\n")
+        session.out.write(f"{envelope.run_id}: {detail} (state {envelope.state})\n")
     return 0
 
 
@@ -390,6 +428,7 @@ def cmd_runs(session: Session) -> int:
 COMMANDS: dict[str, Callable[[Session], int]] = {
     "run": cmd_run,
     "resume": cmd_resume,
+    "advance": cmd_advance,
     "finalize": cmd_finalize,
     "pause": cmd_control,
     "cancel": cmd_control,
@@ -414,26 +453,19 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     run = add("run", "create a run and drive it to completion", run_arg=False)
-    run.add_argument("source", metavar="SOURCE", help="a video URL or a local media file")
-    run.add_argument("--mode", choices=["clean", "translate", "bilingual"], help="default: clean")
-    run.add_argument("--target-language", metavar="L", help="language code for translate/bilingual, e.g. de")
-    run.add_argument("--source-language", metavar="L", help="the spoken language, if known")
-    run.add_argument("--route", choices=["auto", "subtitles", "asr"], help="default: auto")
-    run.add_argument("--asr-backend", choices=["whisper", "deepgram"], help="default: whisper")
-    run.add_argument("--output-dir", metavar="DIR", help="where to publish the outputs")
+    add_intent_options(run, TranscriptParams)
     run.add_argument("--work-dir", metavar="DIR", help="an empty folder for the run's state")
-    run.add_argument("--no-llm", action="store_true", help="format deterministically, without an LLM")
-    run.add_argument("--llm-profile", metavar="NAME", help="a [llm_profiles.NAME] section of the config file")
-    run.add_argument("--glossary", metavar="TERM", action="append", help="a name or term to keep as written "
-                     "(repeatable)")
-    run.add_argument("--max-llm-requests", type=int, metavar="N", help="request budget of this run")
-    run.add_argument("--max-llm-tokens", type=int, metavar="N", help="token budget of this run")
 
     inspect = add("inspect", "show a run's state, phases, chunks or history")
-    inspect.add_argument("--detail", choices=["summary", "phases", "chunks", "telemetry"], default="summary")
+    inspect.add_argument("--detail", choices=DETAILS, default="summary")
     inspect.add_argument("--cursor", type=int, default=0, metavar="N", help="page start for chunks/telemetry")
     add("runs", "list runs", run_arg=False)
-    add("resume", "recover an interrupted or paused run and drive it to completion")
+    add("resume", "recover an interrupted, paused or failed run (a failed phase is retried) and drive it to "
+        "completion")
+    advance = add("advance", "take one allowed action on a run (see `yt-transcript inspect RUN`), then drive it on")
+    advance.add_argument("action", metavar="ACTION", choices=ACTIONS, help=f"one of: {', '.join(ACTIONS)}")
+    for name, description in ACTION_ARGUMENTS.items():
+        advance.add_argument("--" + name.replace("_", "-"), dest=name, metavar="ID", help=description)
     add("pause", "pause a run at its next safe point (resume continues)")
     add("cancel", "cancel a run for good")
     finalize_cmd = add("finalize", "assemble and publish the outputs of a run at the quality gate")

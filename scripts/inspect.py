@@ -1,4 +1,7 @@
-"""Inspect a run: ``python -m scripts.inspect RUN [--detail summary|phases|chunks|telemetry] [--cursor N]``.
+"""Inspect a run: ``python -m scripts.inspect RUN [--detail DETAIL] [--cursor N] [--limit N]``.
+
+DETAIL is one of the runtime's and the pipeline's inspect details (``summary``, ``phases``, ``telemetry``,
+``chunks``; ``--help`` lists them).
 
 Prints one JSON document on stdout: ``{"ok": true, ...the CommandEnvelope...}`` (state, allowed_actions,
 progress, phase table, artifacts, and the detail's data with ``next_cursor`` for pages), or
@@ -10,16 +13,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Literal, cast
+from typing import Any
 
+from kernel.pipeline import TranscriptPipeline
 from kernel.task_runtime.errors import InvalidInputError
+from kernel.task_runtime.views import detail_names
 from scripts._common import run_json_command
 
-Detail = Literal["summary", "phases", "chunks", "telemetry"]
-DETAILS: tuple[Detail, ...] = ("summary", "phases", "chunks", "telemetry")
+DETAILS = detail_names(TranscriptPipeline())
 
 
-def inspect_run(run: str, *, detail: Detail, cursor: int, limit: int) -> dict[str, Any]:
+def inspect_run(run: str, *, detail: str, cursor: int, limit: int) -> dict[str, Any]:
     """The run's envelope as JSON-ready data.
 
     Raises:
@@ -46,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cursor", type=int, default=0, help="page start for chunks and telemetry")
     parser.add_argument("--limit", type=int, default=50, help="page size for chunks and telemetry")
     args = parser.parse_args(argv)
-    detail = cast(Detail, args.detail)  # argparse checked it against DETAILS
-    return run_json_command(lambda: inspect_run(args.run, detail=detail, cursor=args.cursor, limit=args.limit))
+    return run_json_command(lambda: inspect_run(args.run, detail=args.detail, cursor=args.cursor, limit=args.limit))
 
 
 if __name__ == "__main__":

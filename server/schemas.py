@@ -6,8 +6,8 @@ Invariants:
 - It stays small (a few KB): strings, lists and mappings taken from the runtime are trimmed to fixed
   caps, and a result still over ``MAX_RESULT_BYTES`` sheds ``data`` (with a warning naming what to
   read instead). Listings paginate with ``next_cursor`` instead of growing.
-- ``next_step`` is presentation only: a sentence derived from the envelope by fixed rules; the runtime's
-  ``allowed_actions`` remain the only authority on what may happen next.
+- ``next_step`` renders the policy's one ``NextStep`` in MCP words (tools and arguments); it never widens
+  ``allowed_actions``, which remain the only authority on what may happen next.
 """
 
 from __future__ import annotations
@@ -17,13 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kernel.task_runtime.contracts import (
-    Action,
-    CommandEnvelope,
-    LifecycleState,
-    PhaseRow,
-    Progress,
-)
+from kernel.task_runtime.contracts import CommandEnvelope, NextStep, PhaseRow, Progress, RunState, RuntimeAction
 
 MAX_RESULT_BYTES = 6_000
 MAX_STRING_CHARS = 300
@@ -32,11 +26,6 @@ MAX_MAPPING_ITEMS = 25
 MAX_DEPTH = 5
 TOOL_PAGE_SIZE = 20  # rows per page for inspect-run's chunks and telemetry listings
 
-# Actions the policy may run on its own when advance-run names none (kept in step with kernel policy).
-_AUTOMATIC = (Action.REROUTE_TO_ASR, Action.RUN_PHASE, Action.PROCESS_CHUNKS, Action.RETRY_CHUNK,
-              Action.REPAIR_CHUNK, Action.REPLAN_REMAINING)
-
-
 class _View(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,21 +33,21 @@ class _View(BaseModel):
 class DecisionView(_View):
     """Which action ran and why (``source`` says whether the caller asked for it or the policy chose it)."""
 
-    chosen: Action
+    chosen: str
     source: Literal["requested", "policy"]
     reason: str
 
 
 class TransitionView(_View):
-    from_state: LifecycleState
-    to_state: LifecycleState
+    from_state: str
+    to_state: str
     reason: str
 
 
 class ResultView(_View):
     """The outcome of the action: ``running`` means it goes on in the background; call advance-run to follow."""
 
-    action: Action
+    action: str | None
     status: Literal["completed", "started", "running", "noop", "failed", "stopped"]
     detail: str
     transition: TransitionView | None = None
@@ -69,9 +58,12 @@ class RunView(_View):
     """Structured content of every yt-transcript tool result."""
 
     run_id: str = Field(description="pass this to every other tool")
-    state: LifecycleState
-    allowed_actions: list[Action] = Field(description="the only actions the runtime accepts now")
-    next_step: str = Field(description="what to call next, derived from state and allowed_actions")
+    state: str = Field(description="what the run is doing now, or how it ended")
+    allowed_actions: list[str] = Field(description="the only actions the runtime accepts now")
+    next_step: str = Field(description="what to call next: the runtime's next step, in tools and arguments")
+    must_choose: bool = Field(default=False, description="advance-run without an action does nothing now; "
+                              "pick one of choices")
+    choices: list[str] = Field(default_factory=list, description="the actions to choose from when must_choose")
     work_dir: str
     command: str
     decision: DecisionView | None = None
@@ -115,46 +107,49 @@ def trim(value: Any, *, depth: int = 0) -> Any:
 def _trim_artifacts(artifacts: dict[str, str] | None, warnings: list[str], run_id: str) -> dict[str, str] | None:
     if artifacts is None:
         return None
-    # Per-chunk outputs can number in the hundreds; they are summarized, the chunk listing pages them.
-    chunk_keys = [k for k in artifacts if k.startswith("chunk.")]
-    kept = {k: v for k, v in artifacts.items() if not k.startswith("chunk.")}
-    if chunk_keys:
-        kept["chunk.*"] = f"{len(chunk_keys)} chunk outputs (inspect-run detail='chunks')"
+    kept = dict(artifacts)
     if len(kept) > MAX_MAPPING_ITEMS:
         warnings.append(f"{len(kept) - MAX_MAPPING_ITEMS} more artifacts: read resource run://{run_id}/manifest.json")
         kept = dict(list(kept.items())[:MAX_MAPPING_ITEMS])
     return kept
 
 
-def next_step(envelope: CommandEnvelope) -> str:
-    """One sentence telling an agent what to call next (presentation only; never widens allowed_actions)."""
-    allowed = set(envelope.allowed_actions)
-    status = envelope.result.status if envelope.result else None
-    run = envelope.run_id
-    if envelope.state in (LifecycleState.COMPLETED, LifecycleState.COMPLETED_DEGRADED):
-        return "done: read the files in outputs (outputs.markdown is the article)"
-    if envelope.state == LifecycleState.CANCELLED:
-        return "the run is cancelled and cannot continue; create a new run to start again"
-    if status == "running":
-        return f"work continues in the background: call advance-run(run_id='{run}') again to follow it"
-    if Action.RESUME in allowed or envelope.state == LifecycleState.PAUSED:
-        return f"the run is paused: call resume-run(run_id='{run}'), then advance-run"
-    if status == "failed" or envelope.state == LifecycleState.FAILED:
-        if Action.REROUTE_TO_ASR in allowed:
-            return f"the subtitles are not a usable transcript: advance-run(run_id='{run}', action='reroute_to_asr')"
-        return (f"the last action failed (see result.detail or inspect-run(detail='phases')); fix the cause, "
-                f"then advance-run(run_id='{run}', action='run_phase') retries it")
-    if Action.FINALIZE in allowed:
-        return f"the quality gate passed: call finalize-run(run_id='{run}')"
-    if Action.ACCEPT_DEGRADED in allowed:
-        return (f"the quality gate is degraded: review inspect-run(run_id='{run}'), then "
-                f"finalize-run(run_id='{run}', accept_degraded=true) to accept it, or cancel")
-    if any(action in allowed for action in _AUTOMATIC):
-        return f"call advance-run(run_id='{run}') to continue"
-    if allowed and allowed <= {Action.PAUSE, Action.CANCEL}:
-        return (f"only pause and cancel are possible now: if work is in progress, advance-run(run_id='{run}') "
-                "follows it; otherwise inspect-run shows why nothing can run (e.g. a failed quality gate)")
-    return "choose one of allowed_actions" if allowed else "no action is possible now; inspect-run shows why"
+def _call(tool: str, run_id: str, **arguments: object) -> str:
+    rendered = ", ".join([f"run_id='{run_id}'", *(f"{k}={v!r}" if isinstance(v, str) else f"{k}={str(v).lower()}"
+                                                  for k, v in arguments.items())])
+    return f"{tool}({rendered})"
+
+
+def action_call(action: str, run_id: str) -> str:
+    """The tool call that takes ``action`` (MCP words)."""
+    if action == RuntimeAction.FINALIZE:
+        return _call("finalize-run", run_id)
+    if action == RuntimeAction.ACCEPT_DEGRADED:
+        return _call("finalize-run", run_id, accept_degraded=True)
+    if action == RuntimeAction.RESUME:
+        return _call("resume-run", run_id)
+    if action in (RuntimeAction.PAUSE, RuntimeAction.CANCEL):
+        return _call("apply-control", run_id, signal=action)
+    return _call("advance-run", run_id, action=action)
+
+
+def render_next_step(step: NextStep, run_id: str, state: str) -> str:
+    """The policy's next step as one sentence naming MCP tools and arguments only."""
+    if step.kind == "done":
+        if state in (RunState.COMPLETED, RunState.COMPLETED_DEGRADED):
+            return "done: read the files in outputs (outputs.markdown is the article)"
+        return f"{step.reason}; create-run starts a new run"
+    if step.kind == "wait":
+        return f"{step.reason}: call {_call('advance-run', run_id)} again to follow it"
+    if step.kind == "busy":
+        return f"{step.reason}; follow it with {_call('inspect-run', run_id)}, or stop it with apply-control"
+    if step.kind == "act":
+        action = step.action or ""
+        if action == RuntimeAction.FINALIZE:
+            return f"{step.reason}: call {action_call(action, run_id)}"
+        return f"{step.reason}: call {_call('advance-run', run_id)} (it takes {action})"
+    options = "; ".join(f"{name}: {action_call(name, run_id)}" for name in step.choices)
+    return f"{step.reason}. Choose one — {options}" if options else f"{step.reason}; create-run starts a new run"
 
 
 def run_view(envelope: CommandEnvelope) -> RunView:
@@ -185,7 +180,9 @@ def run_view(envelope: CommandEnvelope) -> RunView:
         run_id=envelope.run_id,
         state=envelope.state,
         allowed_actions=list(envelope.allowed_actions),
-        next_step=next_step(envelope),
+        next_step=render_next_step(envelope.next_step, envelope.run_id, envelope.state),
+        must_choose=envelope.next_step.must_choose,
+        choices=list(envelope.next_step.choices),
         work_dir=envelope.work_dir,
         command=envelope.command,
         decision=decision,

@@ -16,10 +16,11 @@ Invariants:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 import anyio.from_thread
@@ -32,25 +33,17 @@ from pydantic import Field
 
 from kernel.task_runtime.api import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, RuntimeApi, clamp_wait
 from kernel.task_runtime.contracts import CommandEnvelope, Progress
+from kernel.task_runtime.control import Signal
 from kernel.task_runtime.errors import RunNotFoundError, YTTError
+from kernel.task_runtime.views import detail_names
 
 from .schemas import TOOL_PAGE_SIZE, RunView, run_view
+from .signatures import intent_parameters, literal_of, with_signature
 
 logger = logging.getLogger(__name__)
 
 TOOL_NAMES = ("create-run", "inspect-run", "advance-run", "apply-control", "resume-run", "finalize-run")
 
-# Every value of kernel.task_runtime.contracts.Action (a test keeps the two in step).
-ActionName = Literal[
-    "run_phase", "process_chunks", "retry_chunk", "repair_chunk", "replan_remaining", "reroute_to_asr",
-    "pause", "resume", "cancel", "accept_degraded", "finalize",
-]
-Mode = Literal["clean", "translate", "bilingual"]
-Route = Literal["auto", "subtitles", "asr"]
-AsrBackend = Literal["whisper", "deepgram"]
-OutputName = Literal["markdown", "srt", "vtt", "json"]
-Detail = Literal["summary", "phases", "chunks", "telemetry"]
-Signal = Literal["pause", "cancel"]
 
 RunId = Annotated[str, Field(description="the run_id returned by create-run (a work_dir path also works)")]
 WaitSeconds = Annotated[
@@ -83,10 +76,10 @@ def describe_error(api: RuntimeApi, exc: YTTError, run_ref: str | None) -> str:
                     payload["allowed_actions"] = allowed
                     lines.append(f"run_id: {run_ref}; allowed_actions: {', '.join(map(str, allowed)) or 'none'}")
             else:
-                allowed_now = [a.value for a in current.allowed_actions]
-                payload.update(run_id=current.run_id, state=current.state.value, allowed_actions=allowed_now)
+                allowed_now = list(current.allowed_actions)
+                payload.update(run_id=current.run_id, state=current.state, allowed_actions=allowed_now)
                 lines.append(
-                    f"run_id: {current.run_id}; state: {current.state.value}; "
+                    f"run_id: {current.run_id}; state: {current.state}; "
                     f"allowed_actions: {', '.join(allowed_now) or 'none'}"
                 )
     lines.append(json.dumps(payload, ensure_ascii=False, default=str))
@@ -172,8 +165,8 @@ def progress_message(progress: Progress) -> str:
     text = " ".join(parts)
     if progress.message:
         text += f": {progress.message[:120]}"
-    if progress.chunks:
-        text += "; chunks " + " ".join(f"{k}={v}" for k, v in sorted(progress.chunks.items()))
+    if progress.counts:
+        text += "; " + " ".join(f"{k}={v}" for k, v in sorted(progress.counts.items()))
     return text
 
 
@@ -237,85 +230,103 @@ parts are listed in quality). Returns outputs (outputs.markdown is the article p
 result.status is 'running', call advance-run to follow it to 'completed'."""
 
 
-def register_tools(server: MCPServer, api: RuntimeApi) -> None:
-    """Add the six tools to ``server``; each is a thin call into ``api``."""
+def _create_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
+    work_dir = inspect.Parameter(
+        "work_dir", inspect.Parameter.KEYWORD_ONLY, default=None,
+        annotation=Annotated[str | None, Field(description="an empty folder for the run's state (optional)")],
+    )
+    return [*intent_parameters(api.pipeline.intent_model), work_dir]
 
-    @server.tool(
+
+def _advance_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
+    table = api.pipeline.actions
+    action = inspect.Parameter(
+        "action", inspect.Parameter.KEYWORD_ONLY, default=None,
+        annotation=Annotated[literal_of(table.names()) | None, Field(
+            description="one of the run's allowed_actions; omit it to take the next step")],
+    )
+    extras = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[str | None, Field(description=description)])
+        for name, description in table.arguments().items()
+    ]
+    wait = inspect.Parameter("wait_seconds", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_WAIT_SECONDS,
+                             annotation=WaitSeconds)
+    return [_run_id_parameter(), action, *extras, wait]
+
+
+def _inspect_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
+    names = detail_names(api.pipeline)
+    detail = inspect.Parameter(
+        "detail", inspect.Parameter.KEYWORD_ONLY, default="summary",
+        annotation=Annotated[literal_of(names), Field(description=", ".join(names))],
+    )
+    cursor = inspect.Parameter(
+        "cursor", inspect.Parameter.KEYWORD_ONLY, default=0,
+        annotation=Annotated[int, Field(ge=0, description="next_cursor from the previous page")],
+    )
+    return [_run_id_parameter(), detail, cursor]
+
+
+def _run_id_parameter() -> inspect.Parameter:
+    return inspect.Parameter("run_id", inspect.Parameter.KEYWORD_ONLY, annotation=RunId)
+
+
+def _context_parameter() -> inspect.Parameter:
+    return inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+
+
+def register_tools(server: MCPServer, api: RuntimeApi) -> None:
+    """Add the six tools to ``server``; each is a thin call into ``api``. The parameters of create-run,
+    inspect-run and advance-run come from the pipeline's intent model, details and action table."""
+
+    async def create_run(**arguments: Any) -> RunView:
+        work_dir = arguments.pop("work_dir", None)
+        raw = {key: value for key, value in arguments.items() if value is not None}
+        return await _run(api, None, lambda: api.create_run(raw, work_dir=work_dir))
+
+    server.add_tool(
+        with_signature(create_run, _create_run_parameters(api), RunView),
         name="create-run",
         title="Create a transcript run",
         description=CREATE_RUN,
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                     open_world_hint=True),
     )
-    async def create_run(
-        source: Annotated[str, Field(description="a video URL or a local media file path", min_length=1)],
-        mode: Annotated[Mode | None, Field(description="clean (default), translate or bilingual")] = None,
-        target_language: Annotated[
-            str | None, Field(description="language code for translate/bilingual, e.g. 'de' or 'zh-Hans'")
-        ] = None,
-        output_dir: Annotated[str | None, Field(description="folder for the published outputs")] = None,
-        work_dir: Annotated[str | None, Field(description="an empty folder for the run's state (optional)")] = None,
-        source_language: Annotated[str | None, Field(description="the spoken language, if known")] = None,
-        route: Annotated[Route | None, Field(description="auto (default), subtitles or asr")] = None,
-        asr_backend: Annotated[AsrBackend | None, Field(description="whisper (local, default) or deepgram")] = None,
-        outputs: Annotated[
-            list[OutputName] | None, Field(description="files to produce; markdown is always included")
-        ] = None,
-        glossary: Annotated[list[str] | None, Field(description="terms to keep spelled exactly")] = None,
-        use_llm: Annotated[bool | None, Field(description="false formats deterministically without an LLM")] = None,
-        llm_profile: Annotated[
-            str | None, Field(description="a named LLM profile of the config file (default: the [llm] section)")
-        ] = None,
-        max_llm_requests: Annotated[int | None, Field(ge=1, description="request budget of this run")] = None,
-        max_llm_tokens: Annotated[int | None, Field(ge=1, description="token budget of this run")] = None,
-    ) -> RunView:
-        candidates: dict[str, Any] = {
-            "source": source, "mode": mode, "target_language": target_language, "output_dir": output_dir,
-            "source_language": source_language, "route": route, "asr_backend": asr_backend, "outputs": outputs,
-            "glossary": glossary, "use_llm": use_llm, "llm_profile": llm_profile,
-            "max_llm_requests": max_llm_requests, "max_llm_tokens": max_llm_tokens,
-        }
-        raw = {key: value for key, value in candidates.items() if value is not None}
-        return await _run(api, None, lambda: api.create_run(raw, work_dir=work_dir))
 
-    @server.tool(
+    async def inspect_run(**arguments: Any) -> RunView:
+        run_id = arguments["run_id"]
+        return await _run(api, run_id, lambda: api.inspect_run(
+            run_id, detail=arguments["detail"], cursor=arguments["cursor"], limit=TOOL_PAGE_SIZE))
+
+    server.add_tool(
+        with_signature(inspect_run, _inspect_run_parameters(api), RunView),
         name="inspect-run",
         title="Inspect a run",
         description=INSPECT_RUN,
         annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                                     open_world_hint=False),
     )
-    async def inspect_run(
-        run_id: RunId,
-        detail: Annotated[Detail, Field(description="summary, phases, chunks or telemetry")] = "summary",
-        cursor: Annotated[int, Field(ge=0, description="next_cursor from the previous page")] = 0,
-    ) -> RunView:
-        return await _run(
-            api, run_id, lambda: api.inspect_run(run_id, detail=detail, cursor=cursor, limit=TOOL_PAGE_SIZE)
+
+    async def advance_run(ctx: Context, **arguments: Any) -> RunView:
+        run_id = arguments.pop("run_id")
+        action = arguments.pop("action", None)
+        wait = clamp_wait(arguments.pop("wait_seconds", DEFAULT_WAIT_SECONDS))
+        extra = {key: value for key, value in arguments.items() if value is not None}
+        return await _run_with_progress(
+            api, ctx, run_id,
+            lambda on_progress: api.advance_run(run_id, action=action, wait_seconds=wait, on_progress=on_progress,
+                                                args=extra),
         )
 
-    @server.tool(
+    server.add_tool(
+        with_signature(advance_run, [_context_parameter(), *_advance_run_parameters(api)], RunView),
         name="advance-run",
         title="Advance a run",
         description=ADVANCE_RUN,
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                     open_world_hint=True),
     )
-    async def advance_run(
-        run_id: RunId,
-        ctx: Context,
-        action: Annotated[
-            ActionName | None, Field(description="one of the run's allowed_actions; omit to let the policy choose")
-        ] = None,
-        wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
-    ) -> RunView:
-        wait = clamp_wait(wait_seconds)
-        return await _run_with_progress(
-            api,
-            ctx,
-            run_id,
-            lambda on_progress: api.advance_run(run_id, action=action, wait_seconds=wait, on_progress=on_progress),
-        )
 
     @server.tool(
         name="apply-control",

@@ -1,12 +1,12 @@
 """Generate the JSON Schemas of the work_dir files: ``python -m tools.gen_schemas [--check]``.
 
-For every model in ``kernel.task_runtime.schemas.registered_schemas()`` it writes
-``kernel/task_runtime/schemas/<name>.schema.json`` from ``generate_schema(model)``: keys sorted, 2-space
-indent, UTF-8, a final newline, so the files are byte-stable and diff well. Schema files whose model is
-no longer registered are removed. ``--check`` writes nothing and fails (exit 1, code
+For every persisted model (the runtime's own, ``kernel.task_runtime.schemas.runtime_models()``, and the
+yt-transcript pipeline's ``persisted_models``) it writes ``<schema_file>.schema.json`` into the
+``schemas/`` folder of the package that defines the model, from ``generate_schema(model)``: keys sorted,
+2-space indent, UTF-8, a final newline, so the files are byte-stable and diff well. Schema files in those
+folders whose model is gone are removed. ``--check`` writes nothing and fails (exit 1, code
 ``schemas_out_of_date``) when any file would change; a test runs it.
 
-The pipeline module is imported first so that domain packages register their persisted models too.
 Prints one JSON document (see scripts/_common.py).
 """
 
@@ -18,12 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from kernel.task_runtime.errors import YTTError
-from kernel.task_runtime.schemas import SCHEMA_DIR, generate_schema, registered_schemas
+from kernel.task_runtime.schemas import SCHEMA_SUFFIX, generate_schema, runtime_models, schema_dir_of, schema_file_of
 from kernel.task_runtime.store import atomic_write_text
 from scripts._common import run_json_command
 
-SUFFIX = ".schema.json"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def render_schema(schema: dict[str, Any]) -> str:
@@ -31,39 +33,64 @@ def render_schema(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def expected_files() -> dict[str, str]:
-    """File name -> text, for every registered model."""
-    import kernel.pipeline  # noqa: F401  (domain packages register their models on import)
+def persisted_models() -> list[type[BaseModel]]:
+    """Every model persisted as a work_dir file: the runtime's and the yt-transcript pipeline's."""
+    from kernel.pipeline import TranscriptPipeline
 
-    return {f"{name}{SUFFIX}": render_schema(generate_schema(model)) for name, model in registered_schemas().items()}
+    return [*runtime_models(), *TranscriptPipeline().persisted_models]
 
 
-def sync_schemas(schema_dir: Path, *, check: bool) -> dict[str, Any]:
-    """Write (or with ``check`` only compare) the schema files in ``schema_dir``.
+def expected_files(models: list[type[BaseModel]], schema_dir: Path | None = None) -> dict[Path, str]:
+    """Schema path -> text for ``models``: beside each model's package, or all in ``schema_dir``."""
+    expected: dict[Path, str] = {}
+    for model in models:
+        name = schema_file_of(model)
+        assert name is not None, f"{model.__name__} declares no schema_file"
+        folder = schema_dir if schema_dir is not None else schema_dir_of(model)
+        expected[folder / f"{name}{SCHEMA_SUFFIX}"] = render_schema(generate_schema(model))
+    return expected
+
+
+def sync_schemas(*, check: bool, models: list[type[BaseModel]] | None = None,
+                 schema_dir: Path | None = None) -> dict[str, Any]:
+    """Write (or with ``check`` only compare) the schema files of ``models`` (default: all persisted).
 
     Raises:
         YTTError: code ``schemas_out_of_date`` in check mode when a file is missing, differs or is stale.
     """
-    expected = expected_files()
+    expected = expected_files(models if models is not None else persisted_models(), schema_dir)
     changed = sorted(
-        name for name, text in expected.items()
-        if not (schema_dir / name).is_file() or (schema_dir / name).read_text(encoding="utf-8") != text
+        path for path, text in expected.items() if not path.is_file() or path.read_text(encoding="utf-8") != text
     )
-    stale = sorted(p.name for p in schema_dir.glob(f"*{SUFFIX}") if p.name not in expected) if schema_dir.is_dir() else []
+    folders = {path.parent for path in expected}
+    stale = sorted(p for folder in folders if folder.is_dir() for p in folder.glob(f"*{SCHEMA_SUFFIX}")
+                   if p not in expected)
+
+    def shown(paths: list[Path]) -> list[str]:
+        return [_relative(path) for path in paths]
+
     if check:
         if changed or stale:
             raise YTTError(
-                f"JSON Schemas are out of date: {', '.join(changed + stale)}",
+                f"JSON Schemas are out of date: {', '.join(shown(changed + stale))}",
                 code="schemas_out_of_date",
                 hint="run `python -m tools.gen_schemas` and commit the result",
-                details={"changed": changed, "stale": stale},
+                details={"changed": shown(changed), "stale": shown(stale)},
             )
-        return {"checked": sorted(expected), "changed": [], "stale": []}
-    for name in changed:
-        atomic_write_text(schema_dir / name, expected[name])
-    for name in stale:
-        (schema_dir / name).unlink()
-    return {"written": changed, "removed": stale, "unchanged": sorted(set(expected) - set(changed))}
+        return {"checked": shown(sorted(expected)), "changed": [], "stale": []}
+    for path in changed:
+        atomic_write_text(path, expected[path])
+    for path in stale:
+        path.unlink()
+    return {"written": shown(changed), "removed": shown(stale), "unchanged": shown(sorted(set(expected) - set(changed)))}
+
+
+def _relative(path: Path) -> str:
+    """A repository-relative path for reports (a bare name for files outside the repository)."""
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return path.name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a file would change")
     args = parser.parse_args(argv)
-    return run_json_command(lambda: sync_schemas(SCHEMA_DIR, check=args.check))
+    return run_json_command(lambda: sync_schemas(check=args.check))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ Invariants of a ``Plan``:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -59,7 +59,7 @@ class GlossaryTerm(ContractModel):
 
 
 class TransformRequest(ContractModel):
-    """What the user asked for. ``target_language`` is required for translate and bilingual."""
+    """What the user asked for (validated by the pipeline's intent: translate and bilingual name a target)."""
 
     mode: TransformMode = "clean"
     source_language: str | None = None
@@ -67,12 +67,6 @@ class TransformRequest(ContractModel):
     user_glossary: list[str] = Field(default_factory=list)
     # Ask the model to add "## " headings where the topic changes (only used when there are no chapters).
     structure: bool = False
-
-    @model_validator(mode="after")
-    def _target_language_for_translation(self) -> TransformRequest:
-        if self.mode in ("translate", "bilingual") and not self.target_language:
-            raise ValueError(f"mode {self.mode} needs target_language")
-        return self
 
 
 class ChunkSpec(ContractModel):
@@ -120,6 +114,8 @@ class ChunkContract(ContractModel):
 class Plan(ContractModel):
     """The ``plan.current`` artifact: how the document is transformed, chunk by chunk."""
 
+    schema_file: ClassVar[str] = "plan"
+
     schema_version: int = SCHEMA_VERSION
     plan_id: str
     parent_plan_id: str | None = None
@@ -127,6 +123,9 @@ class Plan(ContractModel):
     mode: TransformMode
     source_language: str | None = None
     target_language: str | None = None
+    # The language the transformed text is written in (the target for translate and bilingual with an
+    # LLM, else the source language). Everything downstream (prompts, checks, front matter) reads this.
+    output_language: str | None = None
     operations: list[Operation]
     contract: ChunkContract
     chunks: list[ChunkSpec]
@@ -180,6 +179,8 @@ class ChunkState(ContractModel):
     ``output`` is set only when the chunk is final (``succeeded`` or ``fallback``); a fallback stores the
     deterministic formatting of the core with ``output_origin="deterministic"``.
     """
+
+    schema_file: ClassVar[str] = "chunk_state"
 
     schema_version: int = SCHEMA_VERSION
     plan_id: str

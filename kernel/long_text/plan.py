@@ -331,6 +331,8 @@ def build_plan(
         mode=request.mode,
         source_language=source_language,
         target_language=request.target_language,
+        # Decided here, once: deterministic formatting keeps the source language whatever was asked.
+        output_language=target_language if path != "deterministic" else source_language,
         operations=operations,
         contract=contract,
         chunks=chunks,

@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import LLMProfile
-from ..task_runtime.errors import CorruptStateError, StopRequested
+from ..task_runtime.errors import StopRequested
 from ..task_runtime.faults import crash_point
 from ..task_runtime.phases import PhaseContext
-from ..task_runtime.schemas import read_model
 from ..task_runtime.store import atomic_write_json
 from ..transcript import NormalizedDocument
+from .chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY, chunk_state_path, load_chunk_state
 from .contracts import Attempt, ChunkSpec, ChunkState, Plan, Violation
 from .deterministic import format_range
 from .limiter import AdaptiveLimiter
@@ -48,19 +48,6 @@ TRUNCATIONS_BEFORE_REPLAN = 2
 REPLAN_SHRINK = 0.5
 
 _current_chunk: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_chunk", default=None)
-
-
-def chunk_state_path(run_path: Path, plan_id: str, chunk_id: str) -> Path:
-    return run_path / "chunks" / plan_id / f"{chunk_id}.json"
-
-
-def load_chunk_state(path: Path) -> ChunkState | None:
-    if not path.exists():
-        return None
-    try:
-        return read_model(path, ChunkState)
-    except CorruptStateError:
-        return None  # a damaged chunk state is redone, never trusted
 
 
 def deterministic_output(chunk: ChunkSpec, doc: NormalizedDocument) -> str:
@@ -339,9 +326,9 @@ def _replan(ctx: PhaseContext, loop: _Loop, plan: Plan) -> tuple[Plan, str]:
     atomic_write_json(ctx.run_dir.path / plan_path, new_plan.model_dump(mode="json"))
     # Point the manifest at the new plan now, so a crash after this resumes with it.
     manifest = ctx.run_dir.read_manifest()
-    ctx.run_dir.commit(manifest.model_copy(update={
-        "current_plan_id": new_plan.plan_id, "domain": {**manifest.domain, "current_plan": plan_path}}), ctx.lease)
-    ctx.domain["current_plan"] = plan_path
+    ctx.run_dir.commit(manifest.model_copy(update={"domain": {
+        **manifest.domain, CURRENT_PLAN_KEY: new_plan.plan_id, REPLAN_PATH_KEY: plan_path}}), ctx.lease)
+    ctx.domain[REPLAN_PATH_KEY] = plan_path
     ctx.emit("replan", from_plan=plan.plan_id, to_plan=new_plan.plan_id, reason=loop.replan_reason,
              max_source_tokens=new_plan.contract.max_source_tokens, unfinished=len(new_plan.own_chunks()))
     return new_plan, plan_path

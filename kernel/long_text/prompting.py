@@ -198,7 +198,7 @@ def _headings_rule(plan: Plan) -> str:
 
 
 def _target_label(plan: Plan) -> str:
-    return language_label(plan.target_language if plan.mode != "clean" else plan.source_language)
+    return language_label(plan.output_language)
 
 
 def chunk_source_text(chunk: ChunkSpec, doc: NormalizedDocument) -> str:

@@ -16,7 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,6 +70,8 @@ class ExportSentence(BaseModel):
 
 class JsonExport(BaseModel):
     """The ``output.json`` document."""
+
+    schema_file: ClassVar[str] = "transcript_export"
 
     schema_version: int = JSON_EXPORT_SCHEMA_VERSION
     source: ExportSource

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -63,6 +63,8 @@ class QualityCheck(BaseModel):
 
 class QualityReport(BaseModel):
     """The ``quality.report`` artifact."""
+
+    schema_file: ClassVar[str] = "quality_report"
 
     schema_version: int = QUALITY_SCHEMA_VERSION
     status: QualityStatus

@@ -1,42 +1,87 @@
-"""The yt-transcript run intent (TaskSpec.params): validated once at create-run, then trusted.
+"""The yt-transcript run intent (TaskSpec.params): the single declaration of what a run is asked to do.
 
-Precedence: defaults < config file < environment < these per-run values. ``None`` here means "use
-the settings". Paths are checked against the allowed roots at create time.
+``TranscriptParams`` is validated once at create-run, then trusted. The MCP ``create-run`` input schema
+and the CLI ``run`` options are generated from its fields (names, allowed values, defaults and help text
+come from here; ``CliSpelling`` metadata says how a field is spelled on the command line), and a test
+checks the three agree. Cross-field rules live in the model's validator, once.
+
+Precedence: defaults < config file < environment < these per-run values. ``None`` means "use the
+settings". Paths are checked against the allowed roots at create time (``parse_params``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ..config import Settings, is_within_allowed_roots
+from ..long_text.contracts import TransformMode
+from ..output.formats import ALL_FORMATS, OutputFormat
+from ..source.routing import ForceRoute
+from ..source.urls import is_url, validate_source_url
 from ..task_runtime.errors import InvalidInputError, PathNotAllowedError
+from ..transcript import AsrBackend
 
-OutputName = Literal["markdown", "srt", "vtt", "json"]
-ALL_OUTPUTS: list[OutputName] = ["markdown", "srt", "vtt", "json"]
+LlmChoice = Literal["endpoint", "none"]  # endpoint: the configured OpenAI-compatible endpoint
+
+
+@dataclass(frozen=True)
+class CliSpelling:
+    """How a field is spelled on the command line (metadata for the CLI generator; ignored elsewhere).
+
+    ``positional``: an argument, not a ``--flag``; ``separator``: a list given as one comma-separated
+    value (else the flag is repeated once per item); ``aliases``: extra flags that set a fixed value.
+    """
+
+    metavar: str | None = None
+    positional: bool = False
+    separator: str | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
 
 
 class TranscriptParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str
-    source_kind: Literal["url", "file"]
-    mode: Literal["clean", "translate", "bilingual"] = "clean"
-    target_language: str | None = None
-    source_language: str | None = None
-    route: Literal["auto", "subtitles", "asr"] = "auto"
-    asr_backend: Literal["whisper", "deepgram"] = "whisper"
-    preferred_languages: list[str] | None = None
-    output_dir: str | None = None
-    outputs: list[OutputName] = Field(default_factory=lambda: list(ALL_OUTPUTS))
-    llm_profile: str | None = None
-    use_llm: bool = True
-    glossary: list[str] = Field(default_factory=list)
-    max_llm_requests: int | None = Field(default=None, ge=1)
-    max_llm_tokens: int | None = Field(default=None, ge=1)
+    source: Annotated[str, Field(min_length=1, description="a video URL or a local media file path"),
+                      CliSpelling(metavar="SOURCE", positional=True)]
+    mode: Annotated[TransformMode, Field(
+        description="clean (the spoken language, cleaned up), translate (into target_language) or bilingual "
+        "(each paragraph followed by its translation)")] = "clean"
+    target_language: Annotated[str | None, Field(
+        description="language code for translate and bilingual, e.g. 'de' or 'zh-Hans'", validate_default=True),
+        CliSpelling(metavar="LANG")] = None
+    source_language: Annotated[str | None, Field(description="the spoken language, if known (e.g. 'en')"),
+                               CliSpelling(metavar="LANG")] = None
+    route: Annotated[ForceRoute, Field(
+        description="auto (subtitles when they are a real transcript, else speech recognition), "
+        "subtitles or asr")] = "auto"
+    asr_backend: Annotated[AsrBackend, Field(
+        description="whisper (local) or deepgram (cloud; needs DEEPGRAM_API_KEY)")] = "whisper"
+    preferred_languages: Annotated[list[str] | None, Field(
+        description="subtitle languages to prefer, most preferred first (default from the settings)"),
+        CliSpelling(metavar="LANG,LANG", separator=",")] = None
+    output_dir: Annotated[str | None, Field(description="folder for the published outputs"),
+                          CliSpelling(metavar="DIR")] = None
+    formats: Annotated[list[OutputFormat], Field(
+        description="files to publish: md (the article, always), srt, vtt, json"),
+        CliSpelling(metavar="FORMATS", separator=",")] = Field(default_factory=lambda: list(ALL_FORMATS))
+    llm: Annotated[LlmChoice | None, Field(
+        description="who rewrites the text: endpoint (the configured OpenAI-compatible endpoint) or none "
+        "(deterministic formatting); default: endpoint when one is configured, else none"),
+        CliSpelling(aliases=(("--no-llm", "none"),))] = None
+    llm_profile: Annotated[str | None, Field(
+        description="a named [llm_profiles.NAME] section of the config file (default: the [llm] section)"),
+        CliSpelling(metavar="NAME")] = None
+    glossary: Annotated[list[str], Field(description="names and terms to keep spelled exactly as given"),
+                        CliSpelling(metavar="TERM")] = Field(default_factory=list)
+    max_llm_requests: Annotated[int | None, Field(ge=1, description="LLM request budget of this run"),
+                                CliSpelling(metavar="N")] = None
+    max_llm_tokens: Annotated[int | None, Field(ge=1, description="LLM token budget of this run"),
+                              CliSpelling(metavar="N")] = None
 
     @field_validator("target_language", "source_language")
     @classmethod
@@ -48,12 +93,28 @@ class TranscriptParams(BaseModel):
             raise ValueError("must be a language code such as 'en', 'de' or 'zh-Hans'")
         return value
 
-    @field_validator("outputs")
+    @field_validator("formats")
     @classmethod
-    def _outputs(cls, value: list[OutputName]) -> list[OutputName]:
-        if "markdown" not in value:
-            value = ["markdown", *value]
-        return sorted(set(value), key=ALL_OUTPUTS.index)
+    def _formats(cls, value: list[OutputFormat]) -> list[OutputFormat]:
+        return sorted({"md", *value}, key=ALL_FORMATS.index)
+
+    @field_validator("target_language")
+    @classmethod
+    def _target_language_for_translation(cls, value: str | None, info: ValidationInfo) -> str | None:
+        mode = info.data.get("mode")
+        if mode in ("translate", "bilingual") and not value:
+            raise ValueError(f"mode {mode} needs target_language (e.g. 'de' or 'zh-Hans')")
+        return value
+
+    @property
+    def source_kind(self) -> Literal["url", "file"]:
+        return "url" if is_url(self.source) else "file"
+
+    def uses_llm(self, settings: Settings) -> bool:
+        """Whether this run rewrites text with the endpoint (``llm`` unset: when one is configured)."""
+        if self.llm == "none":
+            return False
+        return settings.llm_profile(self.llm_profile).configured
 
     def preferred(self, settings: Settings) -> list[str]:
         langs = list(self.preferred_languages or settings.preferred_languages)
@@ -65,73 +126,97 @@ class TranscriptParams(BaseModel):
         return Path(self.output_dir).expanduser() if self.output_dir else settings.default_output_dir
 
 
+def intent_fields() -> list[str]:
+    """The intent's field names, in declaration order (what create-run and ``run`` accept)."""
+    return list(TranscriptParams.model_fields)
+
+
 def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams:
     """Validate a caller's run intent.
 
     Raises:
         InvalidInputError: an unknown option, a bad value (names the field and the accepted values).
         PathNotAllowedError: the source or output_dir is outside the allowed roots.
-        SourceError: a local source is missing or a directory.
     """
     data = dict(raw)
     source = str(data.get("source") or "").strip()
     if not source:
-        raise InvalidInputError("source is required: a URL or a local media file path", code="missing_source")
-    from ..source.urls import is_url, validate_source_url
-
+        raise InvalidInputError("source is required: a URL or a local media file path", code="missing_source",
+                                details={"field": "source"})
     if is_url(source):
         data["source"] = validate_source_url(source)
-        data["source_kind"] = "url"
     else:
         path = Path(source).expanduser()
         if not is_within_allowed_roots(path, settings):
             raise PathNotAllowedError(
                 f"source {source} is outside the allowed roots",
                 hint="move the file under YTT_HOME or the current directory, or add its folder to YTT_ALLOWED_ROOTS",
+                details={"field": "source"},
             )
         if not path.exists():
             raise InvalidInputError(f"source file {source} does not exist", code="media_not_found",
-                              hint="check the path; relative paths are taken from the current directory")
+                                    hint="check the path; relative paths are taken from the current directory",
+                                    details={"field": "source"})
         if path.is_dir():
             raise InvalidInputError(f"source {source} is a directory, not a media file", code="media_is_directory",
-                              hint="pass the media file itself")
+                                    hint="pass the media file itself", details={"field": "source"})
         data["source"] = str(path.resolve())
-        data["source_kind"] = "file"
     if data.get("output_dir"):
         out = Path(str(data["output_dir"])).expanduser()
         if not is_within_allowed_roots(out, settings):
             raise PathNotAllowedError(f"output_dir {data['output_dir']} is outside the allowed roots",
-                                      hint="choose a folder under YTT_HOME or the current directory, or set YTT_ALLOWED_ROOTS")
+                                      hint="choose a folder under YTT_HOME or the current directory, or set "
+                                      "YTT_ALLOWED_ROOTS", details={"field": "output_dir"})
         data["output_dir"] = str(out.resolve())
     try:
         params = TranscriptParams.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "params"
+        raise invalid_option(exc) from exc
+    settings.llm_profile(params.llm_profile)  # raises ConfigError for an unknown profile
+    if params.mode in ("translate", "bilingual") and not params.uses_llm(settings):
         raise InvalidInputError(
-            f"invalid value for {field}: {first['msg']}",
-            code="invalid_option",
-            hint=_option_hint(field),
-            details={"field": field, "input": repr(first.get("input"))[:200]},
-        ) from exc
-    if params.mode in ("translate", "bilingual") and not params.target_language:
-        raise InvalidInputError(f"mode {params.mode} needs target_language (e.g. 'de' or 'zh-Hans')",
-                                code="invalid_option", details={"field": "target_language"})
-    profile = settings.llm_profile(params.llm_profile)  # raises ConfigError for an unknown profile
-    if params.mode in ("translate", "bilingual") and not (params.use_llm and profile.configured):
-        raise InvalidInputError(
-            f"mode {params.mode} needs an LLM, and none is configured",
+            f"mode {params.mode} needs an LLM, and none is configured" if params.llm != "none"
+            else f"mode {params.mode} needs an LLM, and llm is none",
             code="llm_required",
             hint="set YTT_LLM_BASE_URL and YTT_LLM_MODEL (and YTT_LLM_API_KEY) or an llm profile in the config file",
+            details={"field": "llm"},
         )
     return params
 
 
-def _option_hint(field: str) -> str:
-    hints = {
-        "mode": "use one of: clean, translate, bilingual",
-        "route": "use one of: auto, subtitles, asr",
-        "asr_backend": "use one of: whisper, deepgram",
-        "outputs": "choose from: markdown, srt, vtt, json",
-    }
-    return hints.get(field.split(".")[0], "see `yt-transcript run --help` for accepted values")
+def invalid_option(exc: ValidationError) -> InvalidInputError:
+    """The caller-facing error for the first problem pydantic found: field, allowed values, input."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "params"
+    top = field.split(".")[0]
+    details: dict[str, Any] = {"field": field, "input": repr(first.get("input"))[:200]}
+    allowed = allowed_values(top)
+    if allowed:
+        details["allowed"] = allowed
+    message = first["msg"].removeprefix("Value error, ")
+    return InvalidInputError(
+        f"invalid value for {field}: {message}",
+        code="unknown_option" if first["type"] == "extra_forbidden" else "invalid_option",
+        hint=f"use one of: {', '.join(allowed)}" if allowed else None,
+        details=details,
+    )
+
+
+def allowed_values(field: str) -> list[str]:
+    """The allowed values of a field whose type is a Literal (or a list or optional of one); else []."""
+    info = TranscriptParams.model_fields.get(field)
+    if info is None:
+        return []
+    return literal_values(info.annotation)
+
+
+def literal_values(annotation: Any) -> list[str]:
+    from typing import get_args, get_origin
+
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return [str(v) for v in get_args(annotation)]
+    values: list[str] = []
+    for arg in get_args(annotation):
+        values.extend(v for v in literal_values(arg) if v not in values)
+    return values

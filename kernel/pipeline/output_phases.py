@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..task_runtime.contracts import ArtifactRef, LifecycleState, Manifest
+from ..long_text.contracts import Plan
+from ..output.formats import OUTPUT_NAMES
+from ..task_runtime.contracts import ArtifactRef, Manifest
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..task_runtime.store import atomic_copy, read_json
 from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, TranscriptSegments
 from .intent import TranscriptParams
+from .states import TranscriptState
 
 GENERATOR = f"yt-transcript {__version__}"
 
@@ -23,23 +26,24 @@ GENERATOR = f"yt-transcript {__version__}"
 class VerifyPhase(Phase):
     name = "verify"
     version = "1"
-    state_on_start = LifecycleState.VERIFYING
+    state_on_start = TranscriptState.VERIFYING
 
     def requires(self, params: TranscriptParams) -> list[str]:
-        return ["doc.merged", "merge.summary", "doc.normalized"]
+        return ["doc.merged", "merge.summary", "doc.normalized", "plan.current"]
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["quality.report"]
 
     def config(self, params: TranscriptParams, settings: Any) -> dict[str, Any]:
         # Prices only change the report's cost line, so changing them re-runs this gate, not the LLM work.
-        return {"prices": settings.llm_profile(params.llm_profile).prices() if params.use_llm else {}}
+        return {"prices": settings.llm_profile(params.llm_profile).prices() if params.uses_llm(settings) else {}}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from ..output.quality import evaluate_quality
 
         params: TranscriptParams = ctx.params
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
+        plan = ctx.load_model(inputs["plan.current"], Plan)
         merged = ctx.path_of(inputs["doc.merged"]).read_text(encoding="utf-8")
         summary = read_json(ctx.path_of(inputs["merge.summary"]))
         usage = summary.get("usage") or {}
@@ -50,13 +54,13 @@ class VerifyPhase(Phase):
             sentences_accounted=int(summary["accounted_sentences"]),
             source_chars=sum(len(s.text) for s in doc.sentences),
             output_text=merged,
-            mode=params.mode,
+            mode=plan.mode,
             llm_used=bool(summary.get("llm_used")),
             fallback_chunks=list(summary.get("fallback_chunks", [])),
             degraded_chunks=list(summary.get("degraded_chunks", [])),
             usage=usage,
-            source_language=doc.language,
-            target_language=params.target_language,
+            source_language=plan.source_language,
+            target_language=plan.output_language if plan.output_language != plan.source_language else None,
             transcript_origin=doc.origin,
         )
         ctx.emit("quality_gate", status=report.status, reasons=report.reasons)
@@ -76,18 +80,17 @@ def transcript_source_label(transcript: TranscriptSegments, decision: RouteDecis
 class AssemblePhase(Phase):
     name = "assemble"
     version = "1"
-    state_on_success = LifecycleState.ASSEMBLED
+    state_on_start = TranscriptState.ASSEMBLING
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["doc.merged", "doc.normalized", "source.info", "quality.report", "transcript.segments",
-                "route.decision"]
+                "route.decision", "plan.current"]
 
     def provides(self, params: TranscriptParams) -> list[str]:
-        return [f"output.{name}" for name in params.outputs]
+        return [f"output.{OUTPUT_NAMES[fmt]}" for fmt in params.formats]
 
     def config(self, params: TranscriptParams, settings: Any) -> dict[str, Any]:
-        return {"outputs": params.outputs, "mode": params.mode, "target_language": params.target_language,
-                "generator": GENERATOR}
+        return {"formats": params.formats, "generator": GENERATOR}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from ..output.exports import to_json_export, to_srt, to_vtt
@@ -99,23 +102,27 @@ class AssemblePhase(Phase):
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
         transcript = ctx.load_model(inputs["transcript.segments"], TranscriptSegments)
         decision = ctx.load_model(inputs["route.decision"], RouteDecision)
+        plan = ctx.load_model(inputs["plan.current"], Plan)
         quality = read_json(ctx.path_of(inputs["quality.report"]))
         body = ctx.path_of(inputs["doc.merged"]).read_text(encoding="utf-8")
+        translated = plan.output_language != plan.source_language
         article = assemble_article(
             info, body,
-            language=params.target_language if params.mode == "translate" else doc.language,
+            # The plan decided the text's language; a bilingual article is in both (source first).
+            language=plan.output_language if plan.mode == "translate" else plan.source_language,
             transcript_source=transcript_source_label(transcript, decision, ctx.settings),
-            generator=GENERATOR, mode=params.mode, target_language=params.target_language,
+            generator=GENERATOR, mode=plan.mode if translated else "clean",
+            target_language=plan.output_language if translated else None,
             quality_status=str(quality.get("status")),
         )
         outputs = {"output.markdown": PhaseOutput.text(article, article_filename(info.upload_date, info.title))}
-        if "srt" in params.outputs:
+        if "srt" in params.formats:
             outputs["output.srt"] = PhaseOutput.text(to_srt(doc.subtitle_lines),
                                                      export_filename(info.upload_date, info.title, "srt"))
-        if "vtt" in params.outputs:
+        if "vtt" in params.formats:
             outputs["output.vtt"] = PhaseOutput.text(to_vtt(doc.subtitle_lines),
                                                      export_filename(info.upload_date, info.title, "vtt"))
-        if "json" in params.outputs:
+        if "json" in params.formats:
             outputs["output.json"] = PhaseOutput.json(to_json_export(info, doc),
                                                       export_filename(info.upload_date, info.title, "json"))
         return PhaseResult(outputs=outputs, summary={"files": [o.filename for o in outputs.values()]})

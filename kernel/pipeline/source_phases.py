@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..source.errors import SourceError
-from ..task_runtime.contracts import ArtifactRef, LifecycleState
+from ..task_runtime.contracts import ArtifactRef
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack, TranscriptSegments
 from .intent import TranscriptParams
+from .states import TranscriptState
 
 if TYPE_CHECKING:
     from ..source.ytdlp_errors import RetryPolicy
@@ -50,7 +51,7 @@ def _retry_policy(ctx: PhaseContext) -> RetryPolicy:
 class PreflightPhase(Phase):
     name = "preflight"
     version = "1"
-    state_on_success = LifecycleState.PREFLIGHTED
+    state_on_start = TranscriptState.CHECKING
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["preflight.report"]
@@ -59,7 +60,7 @@ class PreflightPhase(Phase):
         needs = ["url" if params.source_kind == "url" else "local_media"]
         if params.route != "subtitles":
             needs.append(params.asr_backend)
-        if params.use_llm and settings.llm_profile(params.llm_profile).configured:
+        if params.uses_llm(settings):
             needs.append("llm")
         return needs
 
@@ -85,6 +86,7 @@ class PreflightPhase(Phase):
 class DiscoverPhase(Phase):
     name = "discover"
     version = "1"
+    state_on_start = TranscriptState.SOURCING
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["source.info", "source.tracks"]
@@ -113,6 +115,7 @@ class DiscoverPhase(Phase):
 class RoutePhase(Phase):
     name = "route"
     version = "1"
+    state_on_start = TranscriptState.SOURCING
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["source.info", "source.tracks"]
@@ -130,10 +133,9 @@ class RoutePhase(Phase):
         info = ctx.load_model(inputs["source.info"], SourceInfo)
         tracks = ctx.load_model(inputs["source.tracks"], SourceTracks)
         rejected = [SubtitleTrack.model_validate(t) for t in ctx.domain.get("rejected_tracks", [])]
-        force = "asr" if ctx.domain.get("force_asr") else params.route
         decision = decide_route(
             info, tracks, preferred_languages=params.preferred(ctx.settings), asr_backend=params.asr_backend,
-            force=force, rejected_tracks=rejected,
+            force=params.route, rejected_tracks=rejected,
         )
         ctx.emit("route_decided", route=decision.route, language=decision.language, reasons=decision.reasons)
         return PhaseResult(outputs={"route.decision": PhaseOutput.json(decision, "route.json")},
@@ -143,6 +145,7 @@ class RoutePhase(Phase):
 class AcquirePhase(Phase):
     name = "acquire"
     version = "1"
+    state_on_start = TranscriptState.SOURCING
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["route.decision"]
@@ -189,7 +192,7 @@ class TranscribePhase(Phase):
 
     name = "transcribe"
     version = "1"
-    state_on_success = LifecycleState.SOURCED
+    state_on_start = TranscriptState.TRANSCRIBING
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["route.decision", "source.info"]
@@ -234,7 +237,7 @@ class TranscribePhase(Phase):
             raise SourceError(
                 "the subtitle track is not a usable transcript: " + " ".join(usability.reasons),
                 code="subtitles_unusable",
-                hint="advance-run with reroute_to_asr transcribes the audio instead",
+                permanent=True,  # the same track fails the same way; transcribing the audio is the way out
                 details={"track": decision.track.model_dump(mode="json") if decision.track else None,
                          "reasons": usability.reasons},
             )
@@ -264,7 +267,7 @@ class TranscribePhase(Phase):
 class NormalizePhase(Phase):
     name = "normalize"
     version = "1"
-    state_on_success = LifecycleState.NORMALIZED
+    state_on_start = TranscriptState.PLANNING
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["transcript.segments", "source.info"]

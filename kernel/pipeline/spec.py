@@ -1,60 +1,63 @@
-"""The yt-transcript pipeline: the phase list of the design map wired into the generic runtime.
+"""The yt-transcript pipeline spec: the phase list of the design map wired into the generic runtime.
 
 preflight -> discover -> route -> acquire -> transcribe -> normalize -> plan -> transform -> merge ->
 verify | assemble. ``run_phase`` drives everything up to ``verify`` (the quality gate); ``assemble`` and
-publishing run at finalize. Domain actions: ``reroute_to_asr`` (a subtitle track turned out not to be
-a usable transcript).
+publishing run at finalize. The intent model is ``TranscriptParams``, the domain states are in
+``states``, the domain actions in ``actions``; the work_dir files are the models in
+``PERSISTED_MODELS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..config import Settings, load_settings
-from ..long_text.actions import replan_fallback_chunks, retry_fallback_chunks, transform_result
-from ..source.routing import REROUTABLE_SUBTITLE_FAILURES
+from ..long_text.actions import transform_result
+from ..long_text.chunk_files import (
+    chunk_rows,
+    count_chunk_statuses,
+    current_plan_id,
+    llm_request_summary,
+    reset_running_chunks,
+)
+from ..long_text.contracts import ChunkState, Plan
+from ..output.exports import JsonExport
+from ..output.quality import QualityReport
+from ..preflight import PreflightReport
+from ..task_runtime.actions import ActionTable
 from ..task_runtime.api import RuntimeApi
 from ..task_runtime.clock import Clock
-from ..task_runtime.contracts import Action, ActionResult, Manifest, Observation
+from ..task_runtime.contracts import Manifest
 from ..task_runtime.lease import Lease
 from ..task_runtime.phases import Phase
-from ..task_runtime.pipeline_spec import ActionContext, QualityStatus
-from ..task_runtime.schemas import register_schema
-from ..task_runtime.store import atomic_write_json, read_json
+from ..task_runtime.pipeline_spec import DetailPage, QualityVerdict
+from ..task_runtime.store import read_json
 from ..task_runtime.workdir import RunDir
-from ..transcript import RouteDecision
+from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
+from .actions import ACTION_TABLE
 from .intent import TranscriptParams, parse_params
 from .output_phases import AssemblePhase, VerifyPhase, publish_outputs
 from .source_phases import AcquirePhase, DiscoverPhase, NormalizePhase, PreflightPhase, RoutePhase, TranscribePhase
+from .states import STATES
 from .text_phases import MergePhase, PlanPhase, TransformPhase
 
 PIPELINE_NAME = "yt-transcript"
+GATE_PHASE = "verify"
+
+PERSISTED_MODELS: tuple[type[BaseModel], ...] = (
+    SourceInfo, SourceTracks, RouteDecision, TranscriptSegments, NormalizedDocument, Plan, ChunkState,
+    QualityReport, PreflightReport, JsonExport,
+)
+QUALITY_SUMMARY_KEYS = ("reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
 
 
-def register_domain_schemas() -> None:
-    """Register every domain model persisted in a work_dir, so reads are schema-checked and
-    ``tools.gen_schemas`` ships a JSON Schema for each."""
-    from ..long_text.contracts import ChunkState, Plan
-    from ..output.exports import JsonExport
-    from ..output.quality import QualityReport
-    from ..preflight import PreflightReport
-    from ..transcript import NormalizedDocument, SourceInfo, SourceTracks, TranscriptSegments
-
-    models: dict[str, type[BaseModel]] = {
-        "source_info": SourceInfo, "source_tracks": SourceTracks, "route_decision": RouteDecision,
-        "transcript_segments": TranscriptSegments, "normalized_document": NormalizedDocument, "plan": Plan,
-        "chunk_state": ChunkState, "quality_report": QualityReport, "preflight_report": PreflightReport,
-        "transcript_export": JsonExport,
-    }
-    for name, model in models.items():
-        register_schema(name, model)
-
-
-register_domain_schemas()
+def chunk_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
+    """inspect detail ``chunks``: the current plan's chunk states, one page."""
+    return chunk_rows(run_dir.path, current_plan_id(manifest.domain), cursor=cursor, limit=limit)
 
 
 class TranscriptPipeline:
@@ -65,6 +68,7 @@ class TranscriptPipeline:
             PreflightPhase(), DiscoverPhase(), RoutePhase(), AcquirePhase(), TranscribePhase(), NormalizePhase(),
             PlanPhase(), TransformPhase(), MergePhase(), VerifyPhase(), AssemblePhase(),
         ]
+        self._details: dict[str, DetailPage] = {"chunks": chunk_page}
 
     @property
     def phases(self) -> Sequence[Phase]:
@@ -72,7 +76,27 @@ class TranscriptPipeline:
 
     @property
     def gate_phase(self) -> str:
-        return "verify"
+        return GATE_PHASE
+
+    @property
+    def states(self) -> Sequence[str]:
+        return STATES
+
+    @property
+    def actions(self) -> ActionTable:
+        return ACTION_TABLE
+
+    @property
+    def intent_model(self) -> type[BaseModel]:
+        return TranscriptParams
+
+    @property
+    def details(self) -> Mapping[str, DetailPage]:
+        return self._details
+
+    @property
+    def persisted_models(self) -> Sequence[type[BaseModel]]:
+        return PERSISTED_MODELS
 
     def parse_params(self, raw: Mapping[str, Any], settings: Settings) -> TranscriptParams:
         return parse_params(raw, settings)
@@ -80,16 +104,23 @@ class TranscriptPipeline:
     def load_params(self, raw: Mapping[str, Any]) -> TranscriptParams:
         return TranscriptParams.model_validate(dict(raw))
 
-    def quality_status(self, run_dir: RunDir, manifest: Manifest) -> QualityStatus | None:
+    def quality(self, run_dir: RunDir, manifest: Manifest) -> QualityVerdict | None:
         ref = manifest.artifacts.get("quality.report")
-        if ref is None:
+        if ref is None or not (run_dir.path / ref.path).is_file():
             return None
         report = read_json(run_dir.path / ref.path)
         status = report.get("status") if isinstance(report, dict) else None
-        return status if status in ("pass", "degraded", "fail") else None
+        if status not in ("pass", "degraded", "fail"):
+            return None
+        assert isinstance(report, dict)
+        return QualityVerdict(status=status, summary={key: report.get(key) for key in QUALITY_SUMMARY_KEYS})
 
     def observe_domain(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any]:
         facts: dict[str, Any] = {}
+        tracks_ref = manifest.artifacts.get("source.tracks")
+        if tracks_ref is not None and (run_dir.path / tracks_ref.path).is_file():
+            tracks = read_json(run_dir.path / tracks_ref.path)
+            facts["has_audio"] = bool(isinstance(tracks, dict) and tracks.get("has_audio"))
         route_ref = manifest.artifacts.get("route.decision")
         if route_ref is not None and (run_dir.path / route_ref.path).is_file():
             decision = RouteDecision.model_validate(read_json(run_dir.path / route_ref.path))
@@ -97,94 +128,26 @@ class TranscriptPipeline:
                               "backend": decision.asr_backend, "reasons": decision.reasons}
         if manifest.domain.get("rejected_tracks"):
             facts["rejected_tracks"] = len(manifest.domain["rejected_tracks"])
-        if manifest.current_plan_id:
-            counts: dict[str, int] = {}
-            directory = run_dir.chunks_dir(manifest.current_plan_id)
-            for path in directory.glob("*.json") if directory.is_dir() else []:
-                try:
-                    status = str(read_json(path).get("status"))
-                except Exception:  # a torn or hand-damaged chunk file counts as unreadable
-                    status = "unreadable"
-                counts[status] = counts.get(status, 0) + 1
-            facts["chunks"] = counts
+        plan_id = current_plan_id(manifest.domain)
+        if plan_id:
+            facts["chunks"] = count_chunk_statuses(run_dir.path, plan_id)
         result = transform_result(run_dir, manifest)
         if result is not None:
             facts["llm_used"] = bool(result.get("llm_used"))
             facts["fallback_chunks"] = int((result.get("counts") or {}).get("fallback", 0))
-        failure = manifest.failure or {}
-        if failure:
-            facts["failure_code"] = failure.get("code")
         return facts
 
-    def domain_actions(self, obs: Observation) -> dict[Action, str]:
-        actions: dict[Action, str] = {}
-        if obs.domain.get("failure_code") in REROUTABLE_SUBTITLE_FAILURES:
-            actions[Action.REROUTE_TO_ASR] = "the subtitle track is not a usable transcript; transcribe the audio"
-        fallbacks = int(obs.domain.get("fallback_chunks", 0))
-        if obs.gate_phase_done and obs.quality_status != "pass" and fallbacks and obs.domain.get("llm_used"):
-            actions[Action.RETRY_CHUNK] = f"send the {fallbacks} chunk(s) that fell back to the LLM again"
-            actions[Action.REPLAN_REMAINING] = f"re-plan the {fallbacks} fallback chunk(s) smaller and send them again"
-        return actions
-
-    def execute_domain_action(self, action: Action, ctx: ActionContext) -> tuple[ActionResult, bool]:
-        if action == Action.REROUTE_TO_ASR:
-            return self._reroute_to_asr(ctx), True
-        if action == Action.RETRY_CHUNK:
-            reset = retry_fallback_chunks(ctx.run_dir, ctx.manifest, ctx.lease, ctx.args.get("chunk_id"))
-            self._invalidate(ctx, "transform")
-            return ActionResult(action=action, status="completed", detail=f"{len(reset)} chunk(s) sent again",
-                                data={"chunks": reset}), True
-        if action == Action.REPLAN_REMAINING:
-            plan_id, plan_path = replan_fallback_chunks(ctx.run_dir, ctx.manifest, ctx.lease)
-            self._invalidate(ctx, "transform", domain={"current_plan": plan_path}, current_plan_id=plan_id)
-            return ActionResult(action=action, status="completed", detail=f"fallback chunks re-planned as {plan_id}",
-                                data={"plan_id": plan_id}), True
-        raise NotImplementedError(f"no executor for {action.value}")
-
-    def _invalidate(self, ctx: ActionContext, phase: str, *, domain: dict[str, Any] | None = None,
-                    current_plan_id: str | None = None) -> None:
-        manifest = ctx.run_dir.read_manifest()
-        phases = dict(manifest.phases)
-        if phase in phases:
-            phases[phase] = phases[phase].model_copy(update={"status": "invalidated"})
-        update: dict[str, Any] = {"phases": phases, "domain": {**manifest.domain, **(domain or {})}}
-        if current_plan_id is not None:
-            update["current_plan_id"] = current_plan_id
-        ctx.run_dir.commit(manifest.model_copy(update=update), ctx.lease)
-
-    def _reroute_to_asr(self, ctx: ActionContext) -> ActionResult:
-        manifest = ctx.manifest
-        rejected = list(manifest.domain.get("rejected_tracks", []))
-        route_ref = manifest.artifacts.get("route.decision")
-        if route_ref is not None:
-            decision = RouteDecision.model_validate(read_json(ctx.run_dir.path / route_ref.path))
-            if decision.track is not None:
-                rejected.append(decision.track.model_dump(mode="json"))
-        phases = dict(manifest.phases)
-        if "route" in phases:
-            phases["route"] = phases["route"].model_copy(update={"status": "invalidated"})
-        domain = {**manifest.domain, "rejected_tracks": rejected}
-        ctx.run_dir.commit(manifest.model_copy(update={"phases": phases, "domain": domain}), ctx.lease)
-        ctx.run_dir.telemetry(manifest.run_id).emit("reroute_to_asr", rejected_tracks=len(rejected))
-        return ActionResult(action=Action.REROUTE_TO_ASR, status="completed",
-                            detail="subtitle track rejected; routing again (speech recognition unless another track fits)")
+    def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
+        chunks = facts.get("chunks")
+        return {f"chunks_{status}": int(n) for status, n in chunks.items()} if isinstance(chunks, dict) else {}
 
     def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
-        reset: list[str] = []
-        if manifest.current_plan_id:
-            directory = run_dir.chunks_dir(manifest.current_plan_id)
-            for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-                try:
-                    state = read_json(path)
-                except Exception:  # an unreadable chunk state is redone from scratch
-                    path.unlink(missing_ok=True)
-                    reset.append(path.stem)
-                    continue
-                if isinstance(state, dict) and state.get("status") == "running":
-                    lease.check()
-                    atomic_write_json(path, {**state, "status": "pending"})
-                    reset.append(path.stem)
+        plan_id = current_plan_id(manifest.domain)
+        reset = reset_running_chunks(run_dir.path, plan_id, lease) if plan_id else []
         return {"chunks_reset": reset} if reset else {}
+
+    def summarize_telemetry(self, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        return llm_request_summary(events)
 
     def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> dict[str, str]:
         return publish_outputs(run_dir.path, manifest, params.output_path(settings))
@@ -199,4 +162,5 @@ def build_runtime_api(settings: Settings | None = None, *, clock: Clock | None =
     settings = settings or load_settings()
     return RuntimeApi(
         TranscriptPipeline(), settings, runs_root=settings.runs_dir, allowed_roots=settings.allowed_roots, clock=clock,
+        allowed_roots_hint="add the folder to YTT_ALLOWED_ROOTS, or use a folder under YTT_HOME or the current directory",
     )

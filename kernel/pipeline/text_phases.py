@@ -12,20 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import LLMProfile, Settings
-from ..task_runtime.contracts import ArtifactRef, LifecycleState
+from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY
+from ..task_runtime.contracts import ArtifactRef
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..task_runtime.schemas import read_model
 from ..transcript import NormalizedDocument, SourceInfo
 from .intent import TranscriptParams
+from .states import TranscriptState
 
 
 def effective_llm(params: TranscriptParams, settings: Settings) -> LLMProfile | None:
     """The LLM profile this run uses, or None for deterministic formatting."""
-    if not params.use_llm:
+    if not params.uses_llm(settings):
         return None
     profile = settings.llm_profile(params.llm_profile)
-    if not profile.configured:
-        return None
     updates: dict[str, Any] = {}
     if params.max_llm_requests is not None:
         updates["max_requests"] = params.max_llm_requests
@@ -50,7 +50,7 @@ def llm_config(profile: LLMProfile | None) -> dict[str, Any] | None:
 class PlanPhase(Phase):
     name = "plan"
     version = "1"
-    state_on_success = LifecycleState.PLANNED
+    state_on_start = TranscriptState.PLANNING
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["doc.normalized", "source.info"]
@@ -82,14 +82,13 @@ class PlanPhase(Phase):
         plan = build_plan(doc, request, llm=effective_llm(params, ctx.settings), glossary=glossary,
                           chapter_titles=chapter_titles, plan_id="p1", count_tokens=count_tokens)
         return PhaseResult(outputs={"plan.current": PhaseOutput.json(plan, "plan.json")},
-                           summary=plan_summary(plan), current_plan_id=plan.plan_id,
-                           domain_updates={"current_plan": None})
+                           summary=plan_summary(plan),
+                           domain_updates={CURRENT_PLAN_KEY: plan.plan_id, REPLAN_PATH_KEY: None})
 
 
 class TransformPhase(Phase):
     name = "transform"
     version = "1"
-    state_on_start = LifecycleState.PROCESSING
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["plan.current", "doc.normalized"]
@@ -107,7 +106,7 @@ class TransformPhase(Phase):
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
         plan = ctx.load_model(inputs["plan.current"], Plan)
         plan_path = inputs["plan.current"].path
-        current = ctx.domain.get("current_plan")
+        current = ctx.domain.get(REPLAN_PATH_KEY)
         if current:  # a replan superseded the planned chunks; its plan file is in the work_dir
             plan_path = str(current)
             plan = read_model(ctx.run_dir.path / plan_path, Plan)
@@ -115,13 +114,14 @@ class TransformPhase(Phase):
         replanned = result["plan_path"] != inputs["plan.current"].path
         return PhaseResult(outputs={"transform.result": PhaseOutput.json(result, "transform.json")},
                            summary={k: v for k, v in result.items() if k in ("plan_id", "counts", "usage")},
-                           current_plan_id=str(result["plan_id"]),
-                           domain_updates={"current_plan": result["plan_path"] if replanned else None})
+                           domain_updates={CURRENT_PLAN_KEY: str(result["plan_id"]),
+                                           REPLAN_PATH_KEY: result["plan_path"] if replanned else None})
 
 
 class MergePhase(Phase):
     name = "merge"
     version = "1"
+    state_on_start = TranscriptState.VERIFYING
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["transform.result", "doc.normalized"]

@@ -32,11 +32,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack
+from ..transcript import AsrBackend, RouteDecision, SourceInfo, SourceTracks, SubtitleTrack
 from .errors import SourceError
 
-AsrBackend = Literal["whisper", "deepgram"]
-ForceRoute = Literal["auto", "subtitles", "asr"]
+ForceRoute = Literal["auto", "subtitles", "asr"]  # "auto" routes by the rules above; the others force a path
 
 # Failure codes of the subtitle route after which transcribing the audio is the way out: the track turned
 # out not to be a usable transcript, or it cannot be fetched or read. The pipeline offers (and takes by

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -23,15 +22,17 @@ from typing import Any, Literal
 from . import control, views
 from .clock import Clock, SystemClock, new_run_id
 from .contracts import (
+    FINISHED_STATES,
     TERMINAL_STATES,
-    Action,
     ActionResult,
     CommandEnvelope,
-    LifecycleState,
+    DecisionRecord,
     Manifest,
     Observation,
     PolicyEvaluation,
     Progress,
+    RunState,
+    RuntimeAction,
     TaskSpec,
 )
 from .errors import (
@@ -72,6 +73,7 @@ class RuntimeApi:
         clock: Clock | None = None,
         lease_ttl_seconds: float = 30.0,
         max_wait_seconds: float = MAX_WAIT_SECONDS,
+        allowed_roots_hint: str = "use a folder inside the allowed roots",
     ) -> None:
         self.pipeline = pipeline
         self.settings = settings
@@ -80,8 +82,13 @@ class RuntimeApi:
         self.clock = clock or SystemClock()
         self.lease_ttl_seconds = lease_ttl_seconds
         self.max_wait_seconds = max_wait_seconds
+        self.allowed_roots_hint = allowed_roots_hint
         self._workers: dict[str, Worker] = {}
         self._jobs = Jobs(pipeline, settings, self.clock, lease_ttl_seconds)
+        self.states = frozenset({*RunState, *pipeline.states})
+
+    def _run_dir(self, path: Path) -> RunDir:
+        return RunDir(path, self.clock, self.states)
 
     # ----------------------------------------------------------------- run lookup
     def _within_roots(self, path: Path) -> bool:
@@ -100,20 +107,20 @@ class RuntimeApi:
         candidate = self.runs_root / run_ref
         if "/" not in run_ref and os.sep not in run_ref:
             if (candidate / ".runtime_task.json").is_file():
-                return RunDir(candidate, self.clock)
+                return self._run_dir(candidate)
             link = self.runs_root / f"{run_ref}.link"
             if link.is_file():
-                return RunDir(Path(link.read_text(encoding="utf-8").strip()), self.clock)
+                return self._run_dir(Path(link.read_text(encoding="utf-8").strip()))
         path = Path(run_ref).expanduser()
         if path.is_dir() and (path / ".runtime_task.json").is_file():
             if not self._within_roots(path):
                 raise PathNotAllowedError(
-                    f"work_dir {run_ref} is outside the allowed roots", hint="set YTT_ALLOWED_ROOTS to include it"
+                    f"work_dir {run_ref} is outside the allowed roots", hint=self.allowed_roots_hint
                 )
-            return RunDir(path.resolve(), self.clock)
+            return self._run_dir(path.resolve())
         raise RunNotFoundError(
             f"unknown run {run_ref!r}: no run with that id or work_dir",
-            hint="list runs with `yt-transcript runs` (or inspect-run with a valid run_id)",
+            hint="check the run_id (runs are listed by the runs listing of the front end you use)",
             details={"run_id": run_ref},
         )
 
@@ -132,7 +139,7 @@ class RuntimeApi:
             runs.append(
                 {
                     "run_id": task.run_id,
-                    "state": manifest.state.value,
+                    "state": manifest.state,
                     "created_at": task.created_at,
                     "source": task.params.get("source"),
                     "work_dir": str(run_dir.path),
@@ -161,6 +168,12 @@ class RuntimeApi:
         obs = self.observe(run_dir, task, manifest)
         return views.envelope(self.pipeline, self.settings, command, run_dir, task, manifest, obs, **extra)
 
+    def evaluate(self, run_ref: str) -> PolicyEvaluation:
+        """The run's allowed actions and next step, as advance-run would see them now (read-only)."""
+        run_dir = self.resolve(run_ref)
+        task = run_dir.read_task()
+        return self._evaluate(self.observe(run_dir, task, run_dir.read_manifest()))
+
     # ----------------------------------------------------------------- create
     def create_run(self, raw_params: Mapping[str, Any], *, work_dir: str | None = None) -> CommandEnvelope:
         """Validate intent and create the work_dir.
@@ -176,7 +189,7 @@ class RuntimeApi:
             if not self._within_roots(path):
                 raise PathNotAllowedError(
                     f"work_dir {work_dir} is outside the allowed roots",
-                    hint="choose a folder under YTT_HOME or the current directory, or set YTT_ALLOWED_ROOTS",
+                    hint=self.allowed_roots_hint,
                 )
             if path.exists() and any(path.iterdir()):
                 raise InvalidInputError(
@@ -185,9 +198,9 @@ class RuntimeApi:
         else:
             path = self.runs_root / run_id
         path.mkdir(parents=True, exist_ok=True)
-        run_dir = RunDir(path, self.clock)
+        run_dir = self._run_dir(path)
         with Lease.acquire(path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds, command="create-run") as lease:
-            manifest = Manifest(run_id=run_id, state=LifecycleState.CREATED)
+            manifest = Manifest(run_id=run_id, state=RunState.CREATED)
             run_dir.commit(manifest, lease)
             task = TaskSpec(
                 run_id=run_id,
@@ -207,7 +220,7 @@ class RuntimeApi:
         self,
         run_ref: str,
         *,
-        detail: Literal["summary", "phases", "chunks", "telemetry"] = "summary",
+        detail: str = "summary",
         cursor: int = 0,
         limit: int = 50,
     ) -> CommandEnvelope:
@@ -233,7 +246,7 @@ class RuntimeApi:
         on_progress: ProgressCallback | None = None,
         args: dict[str, Any] | None = None,
     ) -> CommandEnvelope:
-        """Run one allowed action (or the policy's choice) and wait up to ``wait_seconds``.
+        """Run one allowed action (or the next step's action) and wait up to ``wait_seconds``.
 
         Raises:
             ActionNotAllowedError: ``action`` is not in allowed_actions.
@@ -244,45 +257,52 @@ class RuntimeApi:
         task = run_dir.read_task()
         manifest = run_dir.read_manifest()
         run_dir.telemetry(task.run_id).emit("command", command="advance-run", action=action)
-        worker = self._worker(task.run_id)
         obs = self.observe(run_dir, task, manifest)
-        if obs.lease_live and not obs.lease_owned_here and action not in ("pause", "cancel"):
-            raise views.owned_by_other(run_dir)
         evaluation = self._evaluate(obs)
+        return self._advance(run_dir, task, obs, evaluation, action, wait, on_progress, args or {}, "advance-run")
+
+    def _advance(
+        self,
+        run_dir: RunDir,
+        task: TaskSpec,
+        obs: Observation,
+        evaluation: PolicyEvaluation,
+        action: str | None,
+        wait: float,
+        on_progress: ProgressCallback | None,
+        args: dict[str, Any],
+        command: str,
+    ) -> CommandEnvelope:
+        if obs.lease_live and not obs.lease_owned_here and action not in (RuntimeAction.PAUSE, RuntimeAction.CANCEL):
+            raise views.owned_by_other(run_dir)
         decision = decide(action, evaluation)
+        worker = self._worker(task.run_id)
         if decision is None:
             if worker is not None:
-                self._wait(worker, wait, run_dir, task, on_progress)
-                return self._finish("advance-run", run_dir, None, worker)
+                self._wait(worker, wait, run_dir, on_progress)
+                return self._finish(command, run_dir, None, worker)
             return self._envelope(
-                "advance-run",
-                run_dir,
-                result=ActionResult(
-                    action=Action.RUN_PHASE,
-                    status="noop",
-                    detail="nothing to do automatically; choose one of allowed_actions",
-                ),
+                command, run_dir,
+                result=ActionResult(action=None, status="noop", detail=evaluation.next_step.reason),
             )
         run_dir.telemetry(task.run_id).emit("decision", **decision.model_dump(mode="json"))
-        result, worker = self._act(decision.chosen, run_dir, task, args or {})
+        result, worker = self._act(decision.chosen, run_dir, task, args)
         if worker is not None:
-            self._wait(worker, wait, run_dir, task, on_progress)
-            return self._finish("advance-run", run_dir, decision, worker)
-        return self._envelope("advance-run", run_dir, decision=decision, result=result)
+            self._wait(worker, wait, run_dir, on_progress)
+            return self._finish(command, run_dir, decision, worker)
+        return self._envelope(command, run_dir, decision=decision, result=result)
 
-    def _wait(
-        self, worker: Worker, wait: float, run_dir: RunDir, task: TaskSpec, on_progress: ProgressCallback | None
-    ) -> None:
-        deadline = time.monotonic() + wait
+    def _wait(self, worker: Worker, wait: float, run_dir: RunDir, on_progress: ProgressCallback | None) -> None:
+        deadline = self.clock.monotonic() + wait
         last_report = float("-inf")
         while not worker.done.is_set():
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 return
             worker.wait_for_change(min(remaining, 1.0))
-            now = time.monotonic()
+            now = self.clock.monotonic()
             # Reports are throttled and built from the worker's live status plus one manifest read:
-            # this thread must not compete with the worker (e.g. re-reading every chunk file) per event.
+            # this thread must not compete with the worker (e.g. re-reading every work-item file) per event.
             if on_progress is not None and not worker.done.is_set() and now - last_report >= PROGRESS_INTERVAL:
                 last_report = now
                 try:
@@ -290,7 +310,9 @@ class RuntimeApi:
                 except YTTError:
                     pass
 
-    def _finish(self, command: str, run_dir: RunDir, decision: Any, worker: Worker) -> CommandEnvelope:
+    def _finish(self, command: str, run_dir: RunDir, decision: DecisionRecord | None,
+                worker: Worker) -> CommandEnvelope:
+        action = worker.status.action
         if worker.done.is_set():
             if worker.error is not None:
                 error = worker.error
@@ -298,62 +320,60 @@ class RuntimeApi:
                     raise error
                 detail = error.message if isinstance(error, YTTError) else repr(error)
                 result = ActionResult(
-                    action=Action(worker.status.action or "run_phase"),
+                    action=action,
                     status="failed",
                     detail=detail,
                     data={"error": error.to_dict()} if isinstance(error, YTTError) else {},
                 )
             else:
-                result = worker.result or ActionResult(
-                    action=Action(worker.status.action or "run_phase"), status="completed", detail="done"
-                )
+                result = worker.result or ActionResult(action=action, status="completed", detail="done")
         else:
             status = worker.status
-            result = ActionResult(
-                action=Action(status.action or "run_phase"),
-                status="running",
-                detail=f"still working on {status.phase or 'the run'}; call advance-run again to follow it",
-            )
+            result = ActionResult(action=action, status="running",
+                                  detail=f"still working on {status.phase or 'the run'}")
         return self._envelope(command, run_dir, decision=decision, result=result)
 
     def _start_worker(
-        self, action: Action, run_dir: RunDir, task: TaskSpec, body: Callable[[Worker], ActionResult]
+        self, action: str, run_dir: RunDir, task: TaskSpec, body: Callable[[Worker], ActionResult]
     ) -> Worker:
-        lease = Lease.acquire(run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds, command=action.value)
+        lease = Lease.acquire(run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds, command=action)
         if lease.took_over_from:
             run_dir.telemetry(task.run_id).emit(
                 "lease_takeover", generation=lease.generation, reason=lease.took_over_from
             )
-        worker = Worker(task.run_id, action.value, lease, body)
+        worker = Worker(task.run_id, action, lease, body)
         self._workers[task.run_id] = worker
         worker.start()
         return worker
 
     def _act(
-        self, action: Action, run_dir: RunDir, task: TaskSpec, args: dict[str, Any]
+        self, action: str, run_dir: RunDir, task: TaskSpec, args: dict[str, Any]
     ) -> tuple[ActionResult | None, Worker | None]:
-        telemetry = run_dir.telemetry(task.run_id)
-        telemetry.emit("action", action=action.value)
-        if action == Action.PAUSE:
+        run_dir.telemetry(task.run_id).emit("action", action=action)
+        if action == RuntimeAction.PAUSE:
             return self._control(run_dir, task, "pause", args.get("reason")), None
-        if action == Action.CANCEL:
+        if action == RuntimeAction.CANCEL:
             return self._control(run_dir, task, "cancel", args.get("reason")), None
-        if action == Action.RESUME:
+        if action == RuntimeAction.RESUME:
             return self._jobs.resume_paused(run_dir, task), None
-        if action in (Action.FINALIZE, Action.ACCEPT_DEGRADED):
-            accept = action == Action.ACCEPT_DEGRADED
+        if action in (RuntimeAction.FINALIZE, RuntimeAction.ACCEPT_DEGRADED):
+            accept = action == RuntimeAction.ACCEPT_DEGRADED
             return None, self._start_worker(
                 action, run_dir, task, lambda w: self._jobs.job_finalize(w, run_dir, task, accept)
             )
-        if action == Action.RUN_PHASE:
+        if action == RuntimeAction.RUN_PHASE:
             return None, self._start_worker(action, run_dir, task, lambda w: self._jobs.job_run_phases(w, run_dir, task))
+        if not self.pipeline.actions.domain_action(action).background:
+            with Lease.acquire(run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds,
+                               command=action) as lease:
+                result, continue_phases = self._jobs.run_domain_action(lease, action, run_dir, task, args)
+            if not continue_phases:
+                return result, None
+            return None, self._start_worker(RuntimeAction.RUN_PHASE, run_dir, task,
+                                            lambda w: self._jobs.job_run_phases(w, run_dir, task))
         return None, self._start_worker(
             action, run_dir, task, lambda w: self._jobs.job_domain(w, action, run_dir, task, args)
         )
-
-    # ----------------------------------------------------------------- jobs (run in the worker)
-    def _stop_signal(self, run_dir: RunDir) -> Callable[[], str | None]:
-        return lambda: control.stop_requested(run_dir.path)
 
     # ----------------------------------------------------------------- control
     def _control(
@@ -361,14 +381,14 @@ class RuntimeApi:
     ) -> ActionResult:
         control.request(run_dir.path, signal, reason, self.clock)
         run_dir.telemetry(task.run_id).emit("control", signal=signal, reason=reason)
-        action = Action.PAUSE if signal == "pause" else Action.CANCEL
+        action = RuntimeAction.PAUSE if signal == "pause" else RuntimeAction.CANCEL
         if self._worker(task.run_id) is not None or views.lease_live(run_dir, self.clock):
             return ActionResult(
                 action=action, status="started", detail=f"{signal} requested; the run stops at its next safe point"
             )
         with Lease.acquire(run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds, command=signal) as lease:
             manifest = run_dir.read_manifest()
-            target = LifecycleState.PAUSED if signal == "pause" else LifecycleState.CANCELLED
+            target = RunState.PAUSED if signal == "pause" else RunState.CANCELLED
             _, transition = run_dir.transition(manifest, target, f"{signal} requested while idle", lease)
         return ActionResult(action=action, status="completed", detail=f"run {signal}d", transition=transition)
 
@@ -378,10 +398,11 @@ class RuntimeApi:
         manifest = run_dir.read_manifest()
         if signal not in ("pause", "cancel"):
             raise InvalidInputError(
-                f"unknown signal {signal!r}; use 'pause' or 'cancel'", hint="resume a paused run with resume-run"
+                f"unknown signal {signal!r}; use 'pause' or 'cancel'", code="invalid_option",
+                details={"field": "signal", "allowed": ["pause", "cancel"]},
             )
         if manifest.state in TERMINAL_STATES:
-            raise views.not_allowed(signal, [], f"run is {manifest.state.value}")
+            raise views.not_allowed(signal, [], f"run is {manifest.state}")
         result = self._control(run_dir, task, signal, reason)  # type: ignore[arg-type]
         return self._envelope("apply-control", run_dir, result=result)
 
@@ -421,8 +442,8 @@ class RuntimeApi:
             if control.clear(run_dir.path, "pause"):
                 summary["pause_cleared"] = True
             manifest = run_dir.read_manifest()
-            if manifest.state == LifecycleState.PAUSED:
-                run_dir.transition(manifest, manifest.state_before_pause or LifecycleState.CREATED, "resumed", lease)
+            if manifest.state == RunState.PAUSED:
+                run_dir.transition(manifest, manifest.state_before_pause or RunState.CREATED, "resumed", lease)
         telemetry.emit("recovery", **summary)
         return self._envelope("resume-run", run_dir, data={"recovery": summary})
 
@@ -435,28 +456,35 @@ class RuntimeApi:
         wait_seconds: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> CommandEnvelope:
-        """The final gate and assembly; refused unless finalize (or accept_degraded) is allowed."""
-        run_dir = self.resolve(run_ref)
-        manifest = run_dir.read_manifest()
-        if manifest.state in (LifecycleState.COMPLETED, LifecycleState.COMPLETED_DEGRADED):
-            return self._envelope("finalize-run", run_dir, data={"quality": views.quality_data(run_dir, manifest)})
-        task = run_dir.read_task()
-        worker = self._worker(task.run_id)
-        if worker is not None and worker.status.action in (Action.FINALIZE.value, Action.ACCEPT_DEGRADED.value):
-            # A finalize already running in this process: keep following it instead of refusing.
-            envelope = self.advance_run(run_ref, wait_seconds=wait_seconds, on_progress=on_progress)
-            envelope = envelope.model_copy(update={"command": "finalize-run"})
-            envelope.data["quality"] = views.quality_data(run_dir, run_dir.read_manifest())
-            return envelope
-        requested = Action.ACCEPT_DEGRADED if accept_degraded else Action.FINALIZE
-        evaluation = self._evaluate(self.observe(run_dir, task, manifest))
-        if accept_degraded and Action.FINALIZE in evaluation.allowed_actions:
-            requested = Action.FINALIZE
-        envelope = self.advance_run(run_ref, action=requested.value, wait_seconds=wait_seconds, on_progress=on_progress)
-        envelope = envelope.model_copy(update={"command": "finalize-run"})
-        envelope.data["quality"] = views.quality_data(run_dir, run_dir.read_manifest())
-        return envelope
+        """The final gate and assembly; refused unless finalize (or accept_degraded) is allowed.
 
+        A finalize already running in this process is followed, not refused; a finished run is returned
+        as it is.
+
+        Raises:
+            ActionNotAllowedError: neither finalize nor (with ``accept_degraded``) accept_degraded is allowed.
+        """
+        wait = min(clamp_wait(wait_seconds), self.max_wait_seconds)
+        run_dir = self.resolve(run_ref)
+        task = run_dir.read_task()
+        manifest = run_dir.read_manifest()
+        if manifest.state in FINISHED_STATES:
+            envelope = self._envelope("finalize-run", run_dir)
+        else:
+            run_dir.telemetry(task.run_id).emit("command", command="finalize-run", accept_degraded=accept_degraded)
+            obs = self.observe(run_dir, task, manifest)
+            evaluation = self._evaluate(obs)
+            worker = self._worker(task.run_id)
+            finalizing = worker is not None and worker.status.action in (RuntimeAction.FINALIZE,
+                                                                        RuntimeAction.ACCEPT_DEGRADED)
+            requested: str | None = None
+            if not finalizing:
+                requested = RuntimeAction.FINALIZE
+                if accept_degraded and RuntimeAction.FINALIZE not in evaluation.allowed_actions:
+                    requested = RuntimeAction.ACCEPT_DEGRADED
+            envelope = self._advance(run_dir, task, obs, evaluation, requested, wait, on_progress, {}, "finalize-run")
+        envelope.data["quality"] = views.quality_data(self.pipeline, run_dir, run_dir.read_manifest())
+        return envelope
 
 
 __all__ = ["DEFAULT_WAIT_SECONDS", "MAX_WAIT_SECONDS", "RuntimeApi", "clamp_wait", "iter_jsonl"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -10,10 +11,17 @@ from typing import Protocol
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (for timeouts and waits)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
 
 class ManualClock:
@@ -24,6 +32,9 @@ class ManualClock:
 
     def now(self) -> datetime:
         return self._now
+
+    def monotonic(self) -> float:
+        return self._now.timestamp()
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)

@@ -4,14 +4,16 @@ Invariants:
 - Every persisted model carries ``schema_version``; the JSON Schemas shipped in ``schemas/`` are generated
   from these models (``python -m tools.gen_schemas``) and a test keeps them in sync.
 - Paths inside persisted models are work_dir-relative POSIX strings.
-- Nothing here knows about videos, transcripts or LLMs: domain meaning lives in ``TaskSpec.params``
-  (validated by the pipeline) and in artifacts.
+- Nothing here knows about any domain: a pipeline's meaning lives in ``TaskSpec.params`` (its intent
+  model), in artifacts, in ``Manifest.domain``, and in the states and actions its spec declares. States
+  and action names are therefore plain strings here; the runtime's own are ``RunState`` and
+  ``RuntimeAction``.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,34 +24,31 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LifecycleState(StrEnum):
+class RunState(StrEnum):
+    """The lifecycle states every pipeline has. A pipeline may add its own in-progress states (activity
+    names such as ``downloading``) that its phases enter when they start; ``Manifest.state`` holds one
+    of these or one of the pipeline's."""
+
     CREATED = "created"
-    PREFLIGHTED = "preflighted"
-    SOURCED = "sourced"
-    NORMALIZED = "normalized"
-    PLANNED = "planned"
-    PROCESSING = "processing"
-    VERIFYING = "verifying"
-    ASSEMBLED = "assembled"
-    COMPLETED = "completed"
-    COMPLETED_DEGRADED = "completed_degraded"
+    PROCESSING = "processing"  # work is under way (pipelines may name the activity more precisely)
+    READY = "ready"  # every phase up to the quality gate is done and the gate passed: finalize next
+    AWAITING_DECISION = "awaiting_decision"  # the caller must choose (e.g. a degraded or failed gate)
     PAUSED = "paused"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    COMPLETED = "completed"
+    COMPLETED_DEGRADED = "completed_degraded"
 
 
-TERMINAL_STATES = frozenset({LifecycleState.COMPLETED, LifecycleState.COMPLETED_DEGRADED, LifecycleState.CANCELLED})
+TERMINAL_STATES: frozenset[str] = frozenset({RunState.COMPLETED, RunState.COMPLETED_DEGRADED, RunState.CANCELLED})
+FINISHED_STATES: frozenset[str] = frozenset({RunState.COMPLETED, RunState.COMPLETED_DEGRADED})
 
 
-class Action(StrEnum):
-    """Every action the policy can offer; each one has an executor in the runtime or the pipeline."""
+class RuntimeAction(StrEnum):
+    """The runtime's own actions. A pipeline adds domain actions through its action table
+    (``kernel.task_runtime.actions``); every action name the policy can offer has an executor."""
 
     RUN_PHASE = "run_phase"
-    PROCESS_CHUNKS = "process_chunks"
-    RETRY_CHUNK = "retry_chunk"
-    REPAIR_CHUNK = "repair_chunk"
-    REPLAN_REMAINING = "replan_remaining"
-    REROUTE_TO_ASR = "reroute_to_asr"
     PAUSE = "pause"
     RESUME = "resume"
     CANCEL = "cancel"
@@ -59,6 +58,8 @@ class Action(StrEnum):
 
 class TaskSpec(Contract):
     """``.runtime_task.json``: the run's intent and stable identity. Written once, by create-run."""
+
+    schema_file: ClassVar[str] = "runtime_task"
 
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -100,24 +101,27 @@ class PhaseRecord(Contract):
 class Manifest(Contract):
     """``manifest.json``: execution truth. Only the lease holder writes it, checking its generation."""
 
+    schema_file: ClassVar[str] = "manifest"
+
     schema_version: int = SCHEMA_VERSION
     run_id: str
-    state: LifecycleState
-    state_before_pause: LifecycleState | None = None
+    state: str = Field(pattern=r"^[a-z][a-z_]*$")  # a RunState or a state the pipeline declares
+    state_before_pause: str | None = None
     revision: int = 0
     writer_generation: int = 0
     phases: dict[str, PhaseRecord] = Field(default_factory=dict)
     artifacts: dict[str, ArtifactRef] = Field(default_factory=dict)
-    current_plan_id: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict)  # published file names, relative to output_dir
     failure: dict[str, Any] | None = None
     degraded_accepted: bool = False
-    domain: dict[str, Any] = Field(default_factory=dict)  # small pipeline-owned facts (e.g. rejected tracks)
+    domain: dict[str, Any] = Field(default_factory=dict)  # small pipeline-owned facts; the runtime never reads them
     updated_at: str | None = None
 
 
 class LeaseRecord(Contract):
     """``.runtime_owner.json``: who may mutate the run."""
+
+    schema_file: ClassVar[str] = "runtime_owner"
 
     schema_version: int = SCHEMA_VERSION
     owner_id: str
@@ -135,6 +139,8 @@ class LeaseRecord(Contract):
 class ControlRequest(Contract):
     """``.runtime_pause.json`` / ``.runtime_cancel.json``: an out-of-band request, honoured at safe points."""
 
+    schema_file: ClassVar[str] = "runtime_control"
+
     schema_version: int = SCHEMA_VERSION
     signal: Literal["pause", "cancel"]
     reason: str | None = None
@@ -142,8 +148,8 @@ class ControlRequest(Contract):
 
 
 class LifecycleTransition(Contract):
-    from_state: LifecycleState
-    to_state: LifecycleState
+    from_state: str
+    to_state: str
     reason: str
     at: str
 
@@ -156,41 +162,76 @@ class WorkerStatus(Contract):
     message: str | None = None
 
 
+class Failure(Contract):
+    """Why the run is failed: the failed phase and its cause's code. ``permanent`` means retrying the
+    same step cannot succeed (the input itself is unusable); the policy then offers no retry."""
+
+    phase: str | None = None
+    code: str
+    message: str = ""
+    permanent: bool = False
+
+
 class Observation(Contract):
     """What the policy sees: a pure snapshot of persisted state plus live facts (lease, worker, control)."""
 
     run_id: str
-    state: LifecycleState
+    state: str
     next_phase: str | None
     due_phases: list[str]
-    failed_phase: str | None
+    failure: Failure | None
     pause_requested: bool
     cancel_requested: bool
     lease_live: bool
     lease_owned_here: bool
     worker: WorkerStatus
-    gate_phase_done: bool  # every phase before the finalize gate has succeeded and is current
+    gate_phase_done: bool  # every phase up to and including the quality gate has succeeded and is current
     quality_status: Literal["pass", "degraded", "fail"] | None
     degraded_accepted: bool
-    domain: dict[str, Any] = Field(default_factory=dict)
+    domain: dict[str, Any] = Field(default_factory=dict)  # the pipeline's own facts (``observe_domain``)
+
+
+NextStepKind = Literal["act", "wait", "choose", "busy", "done"]
+
+
+class NextStep(Contract):
+    """The one answer to "what happens next", derived by the policy. Front ends only render it.
+
+    - ``act``: advance-run without an action runs ``action`` (the policy takes it by itself).
+    - ``wait``: work is in progress in this process; advance-run without an action follows it.
+    - ``busy``: another process drives the run; only ``choices`` (pause, cancel) can be sent meanwhile.
+    - ``choose``: nothing runs by itself; the caller must pick one of ``choices`` (``must_choose``).
+    - ``done``: the run is over; nothing can change it.
+    ``choices`` are always a subset of the allowed actions.
+    """
+
+    kind: NextStepKind
+    action: str | None = None
+    must_choose: bool = False
+    choices: list[str] = Field(default_factory=list)
+    reason: str
 
 
 class PolicyEvaluation(Contract):
-    allowed_actions: list[Action]
-    recommended: Action | None
+    allowed_actions: list[str]
+    next_step: NextStep
     reasons: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def recommended(self) -> str | None:
+        return self.next_step.action if self.next_step.kind == "act" else None
 
 
 class DecisionRecord(Contract):
     requested: str | None
-    chosen: Action
+    chosen: str
     source: Literal["requested", "policy"]
     reason: str
-    allowed_actions: list[Action]
+    allowed_actions: list[str]
 
 
 class ActionResult(Contract):
-    action: Action
+    action: str | None  # None for a noop (nothing was run)
     status: Literal["completed", "started", "running", "noop", "failed", "stopped"]
     detail: str
     transition: LifecycleTransition | None = None
@@ -211,7 +252,7 @@ class Progress(Contract):
     current_phase: str | None
     phase_progress: float | None
     message: str | None = None
-    chunks: dict[str, int] = Field(default_factory=dict)
+    counts: dict[str, int] = Field(default_factory=dict)  # the pipeline's work-item counts (e.g. by status)
 
 
 class CommandEnvelope(Contract):
@@ -220,8 +261,9 @@ class CommandEnvelope(Contract):
     command: str
     run_id: str
     work_dir: str
-    state: LifecycleState
-    allowed_actions: list[Action]
+    state: str
+    allowed_actions: list[str]
+    next_step: NextStep
     ok: bool = True
     decision: DecisionRecord | None = None
     result: ActionResult | None = None

@@ -1,8 +1,8 @@
 """Out-of-band control: pause and cancel requests as files, honoured at safe points.
 
 apply-control only writes a request file (it never needs the lease), so an agent can pause a run that
-another process is driving. The lease holder checks ``stop_requested()`` between phases, chunks and ASR
-windows and stops there; finished work is already persisted. ``resume`` removes the pause request.
+another process is driving. The lease holder checks ``stop_requested()`` between phases and at the
+safe points inside long phases, and stops there; finished work is already persisted. ``resume`` removes the pause request.
 A cancel request is final.
 """
 

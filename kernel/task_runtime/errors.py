@@ -4,7 +4,7 @@ Every error carries a stable ``code`` (clients branch on it, tests assert it), a
 happened and to which run or file, and an optional ``hint`` that says what to do next. The MCP facade
 turns these into tool errors (``isError``) with the code, message, hint and the run's allowed actions;
 the CLI prints ``error[code]: message`` plus the hint and exits non-zero; script-first commands print
-``{"ok": false, "error": {...}}``.
+``{"ok": false, "error": {...}}``. Domain layers define their own subclasses next to their code.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ class YTTError(Exception):
 
     code: str = "error"
     exit_code: int = 1
+    # True when retrying the same step with the same input cannot succeed (an unusable input, not a
+    # passing fault). A phase failure records it, and the policy then offers no retry.
+    permanent: bool = False
 
     def __init__(
         self,
@@ -25,12 +28,15 @@ class YTTError(Exception):
         hint: str | None = None,
         code: str | None = None,
         details: dict[str, Any] | None = None,
+        permanent: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         if code is not None:
             self.code = code
+        if permanent is not None:
+            self.permanent = permanent
         self.details: dict[str, Any] = details or {}
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,6 +45,8 @@ class YTTError(Exception):
             data["hint"] = self.hint
         if self.details:
             data["details"] = self.details
+        if self.permanent:
+            data["permanent"] = True
         return data
 
     def __str__(self) -> str:

@@ -1,7 +1,7 @@
 """Crash points for crash tests: ``YTT_CRASH_AT=<point>`` makes this process SIGKILL itself there.
 
-Points are named ``phase:<name>:started|published|committed``, ``chunk:<n>:committed`` (after the n-th
-chunk state commit of a process) and ``asr:window:<n>:saved`` (after the n-th ASR window checkpoint). This is the only fault hook in the runtime; it costs one
+The runtime names its points ``phase:<name>:started|published|committed``; a pipeline's long phases name
+their own (each documents its points where it calls ``crash_point``). This is the only fault hook; it costs one
 environment lookup per point and does nothing unless the variable is set. Tests use it to kill a real
 process at a chosen moment and then check that ``resume`` completes with the same output.
 """

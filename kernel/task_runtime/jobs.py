@@ -2,6 +2,8 @@
 
 A job runs in the worker thread under the worker's lease. It checks for a pause or cancel request
 between phases (and the phase runner at its safe points) and honours one by stopping the run there.
+When a job has driven the phases up to the quality gate, the run settles in ``ready`` (the gate passed)
+or ``awaiting_decision`` (degraded or failed gate: the caller chooses).
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from . import control
+from .actions import ActionContext
 from .clock import Clock
-from .contracts import Action, ActionResult, LifecycleState, Manifest, TaskSpec
+from .contracts import ActionResult, Manifest, RunState, RuntimeAction, TaskSpec
 from .errors import StopRequested
 from .lease import Lease
 from .phases import Phase, PhaseRunner
-from .pipeline_spec import ActionContext, PipelineSpec, final_phases, gate_phases
+from .pipeline_spec import PipelineSpec, final_phases, gate_phases
 from .workdir import RunDir
 from .worker import Worker
 
@@ -36,37 +39,41 @@ class Jobs:
     def job_run_phases(self, worker: Worker, run_dir: RunDir, task: TaskSpec) -> ActionResult:
         manifest = self._reopen(run_dir, run_dir.read_manifest(), worker.lease)
         try:
-            self._run_phases(worker, run_dir, task, gate_phases(self.pipeline), manifest)
+            manifest = self._run_phases(worker, run_dir, task, gate_phases(self.pipeline), manifest)
         except StopRequested:
-            return self._honour_stop(worker, run_dir, Action.RUN_PHASE)
+            return self._honour_stop(worker, run_dir, RuntimeAction.RUN_PHASE)
+        transition = self._settle_at_gate(run_dir, manifest, worker.lease)
         return ActionResult(
-            action=Action.RUN_PHASE,
+            action=RuntimeAction.RUN_PHASE,
             status="completed",
             detail=f"phases ran up to the quality gate ({self.pipeline.gate_phase})",
+            transition=transition,
         )
 
-    def job_domain(
-        self, worker: Worker, action: Action, run_dir: RunDir, task: TaskSpec, args: dict[str, Any]
-    ) -> ActionResult:
-        manifest = self._reopen(run_dir, run_dir.read_manifest(), worker.lease)
-        ctx = ActionContext(
-            run_dir=run_dir,
-            lease=worker.lease,
-            manifest=manifest,
-            params=self._params(task),
-            settings=self.settings,
-            args=args,
-        )
+    def run_domain_action(self, lease: Lease, name: str, run_dir: RunDir, task: TaskSpec,
+                          args: dict[str, Any]) -> tuple[ActionResult, bool]:
+        """Execute the domain action ``name`` under ``lease``; returns its result and whether the phases
+        should be driven on afterwards."""
+        manifest = self._reopen(run_dir, run_dir.read_manifest(), lease)
+        ctx = ActionContext(run_dir=run_dir, lease=lease, manifest=manifest, params=self._params(task),
+                            settings=self.settings, args=args)
+        outcome = self.pipeline.actions.domain_action(name).executor(ctx)
+        return outcome.result, outcome.continue_phases
+
+    def job_domain(self, worker: Worker, name: str, run_dir: RunDir, task: TaskSpec,
+                   args: dict[str, Any]) -> ActionResult:
         try:
-            result, continue_phases = self.pipeline.execute_domain_action(action, ctx)
+            result, continue_phases = self.run_domain_action(worker.lease, name, run_dir, task, args)
             if continue_phases:
-                self._run_phases(worker, run_dir, task, gate_phases(self.pipeline), run_dir.read_manifest())
+                manifest = self._run_phases(worker, run_dir, task, gate_phases(self.pipeline),
+                                            run_dir.read_manifest())
+                self._settle_at_gate(run_dir, manifest, worker.lease)
         except StopRequested:
-            return self._honour_stop(worker, run_dir, action)
+            return self._honour_stop(worker, run_dir, name)
         return result
 
     def job_finalize(self, worker: Worker, run_dir: RunDir, task: TaskSpec, accept_degraded: bool) -> ActionResult:
-        action = Action.ACCEPT_DEGRADED if accept_degraded else Action.FINALIZE
+        action = RuntimeAction.ACCEPT_DEGRADED if accept_degraded else RuntimeAction.FINALIZE
         manifest = run_dir.read_manifest()
         try:
             manifest = self._run_phases(worker, run_dir, task, final_phases(self.pipeline), manifest)
@@ -77,7 +84,7 @@ class Jobs:
         manifest = run_dir.commit(
             manifest.model_copy(update={"outputs": outputs, "degraded_accepted": accept_degraded}), worker.lease
         )
-        target = LifecycleState.COMPLETED_DEGRADED if accept_degraded else LifecycleState.COMPLETED
+        target = RunState.COMPLETED_DEGRADED if accept_degraded else RunState.COMPLETED
         _, transition = run_dir.transition(manifest, target, "finalized", worker.lease)
         return ActionResult(
             action=action,
@@ -91,31 +98,32 @@ class Jobs:
     def resume_paused(self, run_dir: RunDir, task: TaskSpec) -> ActionResult:
         control.clear(run_dir.path, "pause")
         manifest = run_dir.read_manifest()
-        if manifest.state != LifecycleState.PAUSED:
-            return ActionResult(action=Action.RESUME, status="completed", detail="pause request cleared")
+        if manifest.state != RunState.PAUSED:
+            return ActionResult(action=RuntimeAction.RESUME, status="completed", detail="pause request cleared")
         with Lease.acquire(
             run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds, command="resume"
         ) as lease:
             manifest = run_dir.read_manifest()
-            target = manifest.state_before_pause or LifecycleState.CREATED
+            target = manifest.state_before_pause or RunState.CREATED
             _, transition = run_dir.transition(manifest, target, "resumed", lease)
-        return ActionResult(action=Action.RESUME, status="completed", detail="resumed", transition=transition)
+        return ActionResult(action=RuntimeAction.RESUME, status="completed", detail="resumed", transition=transition)
 
     # ----------------------------------------------------------------- helpers of the jobs
-    def _stop_signal(self, run_dir: RunDir) -> Callable[[], str | None]:
-        return lambda: control.stop_requested(run_dir.path)
-
     def _reopen(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> Manifest:
-        """Leave FAILED (a retry) for the state that matches the work already done."""
-        if manifest.state != LifecycleState.FAILED:
+        """Leave ``failed`` (a retry or a domain remedy): the next phase to run sets its own state."""
+        if manifest.state != RunState.FAILED:
             return manifest
-        target = LifecycleState.CREATED
-        for phase in self.pipeline.phases:
-            record = manifest.phases.get(phase.name)
-            if record is not None and record.status == "succeeded" and phase.state_on_success is not None:
-                target = phase.state_on_success
-        manifest, _ = run_dir.transition(manifest, target, "retrying after failure", lease)
+        manifest, _ = run_dir.transition(manifest, RunState.PROCESSING, "retrying after failure", lease)
         return manifest
+
+    def _settle_at_gate(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> Any:
+        """After the phases up to the gate: ``ready`` when it passed, else ``awaiting_decision``."""
+        verdict = self.pipeline.quality(run_dir, manifest)
+        if verdict is None:
+            return None
+        target = RunState.READY if verdict.status == "pass" else RunState.AWAITING_DECISION
+        _, transition = run_dir.transition(run_dir.read_manifest(), target, f"quality gate: {verdict.status}", lease)
+        return transition
 
     def _run_phases(
         self, worker: Worker, run_dir: RunDir, task: TaskSpec, phases: list[Phase], manifest: Manifest
@@ -129,7 +137,7 @@ class Jobs:
             run_dir.telemetry(task.run_id),
             self.clock,
         )
-        stop_signal = self._stop_signal(run_dir)
+        stop_signal: Callable[[], str | None] = lambda: control.stop_requested(run_dir.path)  # noqa: E731
         for phase in phases:
             signal = stop_signal()
             if signal is not None:
@@ -143,22 +151,20 @@ class Jobs:
             )
         return manifest
 
-    def _honour_stop(self, worker: Worker, run_dir: RunDir, action: Action) -> ActionResult:
+    def _honour_stop(self, worker: Worker, run_dir: RunDir, action: str) -> ActionResult:
         manifest = run_dir.read_manifest()
         signal = control.stop_requested(run_dir.path)
         if signal == "cancel":
             _, transition = run_dir.transition(
-                manifest, LifecycleState.CANCELLED, "cancel honoured at a safe point", worker.lease
+                manifest, RunState.CANCELLED, "cancel honoured at a safe point", worker.lease
             )
             return ActionResult(
                 action=action, status="stopped", detail="cancelled at a safe point", transition=transition
             )
-        _, transition = run_dir.transition(
-            manifest, LifecycleState.PAUSED, "pause honoured at a safe point", worker.lease
-        )
+        _, transition = run_dir.transition(manifest, RunState.PAUSED, "pause honoured at a safe point", worker.lease)
         return ActionResult(
             action=action,
             status="stopped",
-            detail="paused at a safe point; resume-run continues",
+            detail="paused at a safe point; finished work is kept",
             transition=transition,
         )

@@ -154,7 +154,7 @@ class Lease:
         """Raise ``LeaseLostError`` unless the lease file still names this holder and generation."""
         if self._released:
             raise LeaseLostError(f"lease on {self.work_dir.name} was already released by this process")
-        # Called before every commit (once per chunk in the chunk loop), so it compares the two fields
+        # Called before every commit (once per work item in a long phase), so it compares the two fields
         # that matter on the raw JSON instead of re-validating the whole record against its schema.
         try:
             current = json.loads((self.work_dir / OWNER_FILE).read_bytes())

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from .canonical import fingerprint_file, fingerprint_inputs, fingerprint_value
 from .clock import Clock
-from .contracts import ArtifactRef, LifecycleState, Manifest, PhaseRecord
+from .contracts import ArtifactRef, Manifest, PhaseRecord, RunState
 from .errors import PhaseFailedError, StopRequested, YTTError
 from .faults import crash_point
 from .lease import Lease
@@ -68,7 +68,6 @@ class PhaseResult:
     outputs: dict[str, PhaseOutput]
     summary: dict[str, Any] = field(default_factory=dict)
     domain_updates: dict[str, Any] = field(default_factory=dict)  # merged into Manifest.domain
-    current_plan_id: str | None = None
 
 
 @dataclass
@@ -109,12 +108,15 @@ class PhaseContext:
 
 
 class Phase:
-    """Base class for phases; subclasses set ``name``/``version`` and implement ``run``."""
+    """Base class for phases; subclasses set ``name``/``version`` and implement ``run``.
+
+    ``state_on_start`` is the run state while the phase runs (one of the pipeline's declared states);
+    without one the run is ``processing``.
+    """
 
     name: str = ""
     version: str = "1"
-    state_on_start: LifecycleState | None = None
-    state_on_success: LifecycleState | None = None
+    state_on_start: str | None = None
 
     def requires(self, params: Any) -> Sequence[str]:
         return ()
@@ -271,10 +273,9 @@ class PhaseRunner:
         )
         phases[phase.name] = started
         manifest = self.run_dir.commit(manifest.model_copy(update={"phases": phases, "failure": None}), self.lease)
-        if phase.state_on_start is not None:
-            manifest, _ = self.run_dir.transition(
-                manifest, phase.state_on_start, f"phase {phase.name} started", self.lease
-            )
+        manifest, _ = self.run_dir.transition(
+            manifest, phase.state_on_start or RunState.PROCESSING, f"phase {phase.name} started", self.lease
+        )
         self.telemetry.emit("phase_started", phase=phase.name, reason=decision.reason)
         crash_point(f"phase:{phase.name}:started")
 
@@ -317,13 +318,14 @@ class PhaseRunner:
             )
             self.telemetry.emit("phase_failed", phase=phase.name, error=error)
             self.run_dir.transition(
-                manifest, LifecycleState.FAILED, f"phase {phase.name} failed: {error['code']}", self.lease
+                manifest, RunState.FAILED, f"phase {phase.name} failed: {error['code']}", self.lease
             )
             if isinstance(exc, YTTError):
                 raise PhaseFailedError(
                     f"phase {phase.name} failed: {exc.message}",
                     hint=exc.hint,
                     details={"phase": phase.name, "cause": error},
+                    permanent=exc.permanent,
                 ) from exc
             raise PhaseFailedError(
                 f"phase {phase.name} failed with an internal error: {exc!r}",
@@ -353,14 +355,8 @@ class PhaseRunner:
             "artifacts": artifacts,
             "domain": {**manifest.domain, **result.domain_updates},
         }
-        if result.current_plan_id is not None:
-            update["current_plan_id"] = result.current_plan_id
         manifest = self.run_dir.commit(_with_record(manifest, succeeded).model_copy(update=update), self.lease)
         self.telemetry.emit("phase_succeeded", phase=phase.name, outputs=sorted(result.outputs))
-        if phase.state_on_success is not None:
-            manifest, _ = self.run_dir.transition(
-                manifest, phase.state_on_success, f"phase {phase.name} succeeded", self.lease
-            )
         crash_point(f"phase:{phase.name}:committed")
         return manifest, True
 

@@ -1,17 +1,27 @@
-"""What a domain pipeline provides to the generic runtime (the runtime never imports a domain package).
+"""What a pipeline declares to the generic runtime (the runtime never imports a pipeline or domain package).
 
-``kernel.pipeline`` implements this for yt-transcript; tests implement small ones.
+A pipeline spec is the one place its vocabulary is declared:
+- its **intent model** (``intent_model``, a pydantic model): what a run is asked to do; front ends build
+  their create options from it;
+- its **phases** and which of them is the quality gate;
+- its **states**: in-progress states its phases enter (besides the runtime's ``RunState``);
+- its **action table** (``actions``): domain actions with their executors and offer rules;
+- its **inspect details** (extra read-only pages besides summary, phases and telemetry);
+- its **persisted models** (work_dir files with shipped JSON Schemas) and how its quality verdict is read.
+
+A product's pipeline package implements this; the runtime's tests implement a small one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from .contracts import Action, ActionResult, Manifest, Observation
+from .actions import ActionTable
+from .contracts import Manifest
 from .lease import Lease
 from .phases import Phase
 from .workdir import RunDir
@@ -19,16 +29,19 @@ from .workdir import RunDir
 QualityStatus = Literal["pass", "degraded", "fail"]
 
 
-@dataclass
-class ActionContext:
-    """Handed to a pipeline's domain-action executor; it runs in the worker, under the lease."""
+@dataclass(frozen=True)
+class QualityVerdict:
+    """The gate's verdict as the runtime needs it: a status, and a small summary for callers to show."""
 
-    run_dir: RunDir
-    lease: Lease
-    manifest: Manifest
-    params: Any
-    settings: Any
-    args: dict[str, Any]
+    status: QualityStatus
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class DetailPage(Protocol):
+    """An inspect detail page: read-only, paginated by an integer ``cursor``; returns JSON-ready data
+    including ``next_cursor`` (None on the last page)."""
+
+    def __call__(self, run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]: ...
 
 
 class PipelineSpec(Protocol):
@@ -42,6 +55,25 @@ class PipelineSpec(Protocol):
         """The last phase ``run_phase`` drives; phases after it run at finalize."""
         ...
 
+    @property
+    def states(self) -> Sequence[str]:
+        """The pipeline's own in-progress states (its phases' ``state_on_start``/``state_on_success``)."""
+        ...
+
+    @property
+    def actions(self) -> ActionTable: ...
+
+    @property
+    def intent_model(self) -> type[BaseModel]: ...
+
+    @property
+    def details(self) -> Mapping[str, DetailPage]: ...
+
+    @property
+    def persisted_models(self) -> Sequence[type[BaseModel]]:
+        """The pipeline's work_dir file models (each declares ``schema_file``; see ``schemas``)."""
+        ...
+
     def parse_params(self, raw: Mapping[str, Any], settings: Any) -> BaseModel:
         """Validate a caller's intent (raises InvalidInputError naming the bad field)."""
         ...
@@ -50,18 +82,22 @@ class PipelineSpec(Protocol):
         """Rebuild params already validated at create time."""
         ...
 
-    def quality_status(self, run_dir: RunDir, manifest: Manifest) -> QualityStatus | None: ...
+    def quality(self, run_dir: RunDir, manifest: Manifest) -> QualityVerdict | None: ...
 
-    def observe_domain(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any]: ...
+    def observe_domain(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any]:
+        """Small facts for the policy's offer rules and the summary view (cheap: read per command)."""
+        ...
 
-    def domain_actions(self, obs: Observation) -> dict[Action, str]: ...
-
-    def execute_domain_action(self, action: Action, ctx: ActionContext) -> tuple[ActionResult, bool]:
-        """Run a domain action. Returns the result and whether run_phase should continue afterwards."""
+    def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
+        """Work-item counts to show with progress (e.g. items by status), from ``observe_domain``'s facts."""
         ...
 
     def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
-        """Repair domain state after a crash (e.g. chunks left ``running``); returns a summary."""
+        """Repair domain state after a crash (e.g. work items left running); returns a summary."""
+        ...
+
+    def summarize_telemetry(self, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        """The pipeline's own counts over the run's events (added to the runtime's summary)."""
         ...
 
     def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> dict[str, str]:

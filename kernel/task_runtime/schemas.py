@@ -1,13 +1,16 @@
-"""JSON Schemas for every work_dir file, and validated reads.
+"""JSON Schemas for work_dir files, and validated reads.
 
-The schemas in ``schemas/*.schema.json`` are generated from the pydantic models
-(``python -m tools.gen_schemas``); a test fails when they drift. Reads validate against the shipped
-schema first (so the error names the JSON pointer of the first violation, exactly as an external
-validator would), then build the model.
+A model persisted as a work_dir file declares ``schema_file`` (a ``ClassVar[str]``, the schema's file
+stem). Its JSON Schema ships in the ``schemas/`` folder of the package that defines the model (the
+runtime's own in ``kernel/task_runtime/schemas/``, a domain package's beside its code). The files are
+generated from the models (``python -m tools.gen_schemas``); a test fails when they drift. Reads validate
+against the shipped schema first (so the error names the JSON pointer of the first violation, exactly as
+an external validator would), then build the model. Nothing is registered at import time.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from functools import cache
 from pathlib import Path
@@ -18,27 +21,27 @@ from pydantic import BaseModel, ValidationError
 from .errors import CorruptStateError
 from .store import read_json
 
-SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMA_SUFFIX = ".schema.json"
 
 M = TypeVar("M", bound=BaseModel)
 
-_registry: dict[str, type[BaseModel]] = {}
+
+def schema_file_of(model: type[BaseModel]) -> str | None:
+    """The schema file stem a persisted model declares (None for models that are not work_dir files)."""
+    name = getattr(model, "schema_file", None)
+    return name if isinstance(name, str) else None
 
 
-def register_schema(name: str, model: type[BaseModel]) -> None:
-    """Register a model whose instances are persisted as a work_dir file (``name`` is the schema file stem)."""
-    _registry[name] = model
+def schema_dir_of(model: type[BaseModel]) -> Path:
+    """The ``schemas/`` folder of the package that defines ``model``."""
+    module = importlib.import_module(model.__module__)
+    assert module.__file__ is not None
+    return Path(module.__file__).parent / "schemas"
 
 
-def registered_schemas() -> dict[str, type[BaseModel]]:
-    return dict(_registry)
-
-
-def schema_name_for(model: type[BaseModel]) -> str | None:
-    for name, registered in _registry.items():
-        if registered is model:
-            return name
-    return None
+def schema_path_of(model: type[BaseModel]) -> Path | None:
+    name = schema_file_of(model)
+    return None if name is None else schema_dir_of(model) / f"{name}{SCHEMA_SUFFIX}"
 
 
 def generate_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -48,8 +51,7 @@ def generate_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 @cache
-def _shipped_schema(name: str) -> dict[str, Any] | None:
-    path = SCHEMA_DIR / f"{name}.schema.json"
+def _shipped_schema(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -67,8 +69,8 @@ def read_model(path: Path, model: type[M]) -> M:
         FileNotFoundError: no such file.
         CorruptStateError: not JSON, or not valid for the model; names the file and JSON pointer.
     """
-    name = schema_name_for(model)
-    schema = _shipped_schema(name) if name else None
+    schema_path = schema_path_of(model)
+    schema = _shipped_schema(schema_path) if schema_path is not None else None
     data = read_json(path, schema)
     try:
         return model.model_validate(data)
@@ -82,13 +84,8 @@ def read_model(path: Path, model: type[M]) -> M:
         ) from exc
 
 
-def _register_runtime_schemas() -> None:
+def runtime_models() -> list[type[BaseModel]]:
+    """The runtime's own work_dir file models."""
     from .contracts import ControlRequest, LeaseRecord, Manifest, TaskSpec
 
-    register_schema("runtime_task", TaskSpec)
-    register_schema("manifest", Manifest)
-    register_schema("runtime_owner", LeaseRecord)
-    register_schema("runtime_control", ControlRequest)
-
-
-_register_runtime_schemas()
+    return [TaskSpec, Manifest, LeaseRecord, ControlRequest]

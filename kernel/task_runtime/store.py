@@ -9,7 +9,7 @@ Invariants:
 - ``read_json`` raises ``CorruptStateError`` naming the file (and, with a schema, the JSON pointer of
   the first violation) instead of returning garbage. Schema validation is memoized by a digest of the
   file's exact text and the schema object: the same bytes against the same schema validate the same
-  way, so phases re-reading one large document (the normalized transcript) pay for validation once per
+  way, so phases re-reading one large document pay for validation once per
   process, while any edit (one changed byte) is validated afresh.
 """
 
@@ -35,7 +35,7 @@ def _current_umask() -> int:
     return mask
 
 
-# mkstemp creates 0600 files; published files (articles, exports) must honour the user's umask instead.
+# mkstemp creates 0600 files; published output files must honour the user's umask instead.
 _FILE_MODE = 0o666 & ~_current_umask()
 
 
@@ -172,8 +172,8 @@ def _repair_torn_tail(handle: Any) -> None:
     while position > 0:
         start = max(0, position - block)
         handle.seek(start)
-        chunk = handle.read(position - start)
-        newline = chunk.rfind(b"\n")
+        window = handle.read(position - start)
+        newline = window.rfind(b"\n")
         if newline != -1:
             handle.truncate(start + newline + 1)
             return

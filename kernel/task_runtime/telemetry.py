@@ -1,5 +1,5 @@
-"""Append-only run history: ``telemetry.jsonl``, one event per command, decision, action, transition,
-phase and chunk step. Everyone appends (no lease needed); the store repairs a torn last line.
+"""Append-only run history: ``telemetry.jsonl``, one event per command, decision, action, transition and
+phase, plus whatever events a pipeline's phases emit. Everyone appends (no lease needed); the store repairs a torn last line.
 
 Events never contain secrets or absolute paths: callers pass work_dir-relative paths and redacted
 settings only.
@@ -8,6 +8,7 @@ settings only.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,30 +42,21 @@ def page_events(work_dir: Path, *, cursor: int = 0, limit: int = 50) -> tuple[li
     return page, next_cursor
 
 
+def iter_events(work_dir: Path) -> Iterator[dict[str, Any]]:
+    """Every event of the run, oldest first (a torn last line is skipped)."""
+    return iter_jsonl(work_dir / TELEMETRY_FILE)
+
+
 def summarize(work_dir: Path) -> dict[str, Any]:
-    """Counts by event type, phase run/skip counts, chunk requests sent, and LLM usage totals."""
+    """Counts by event type and phase run/skip counts (pipelines add their own counts to this)."""
     counts: Counter[str] = Counter()
     phase_runs: Counter[str] = Counter()
     phase_skips: Counter[str] = Counter()
-    chunk_requests: Counter[str] = Counter()
-    usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
-    for record in iter_jsonl(work_dir / TELEMETRY_FILE):
+    for record in iter_events(work_dir):
         name = str(record.get("event"))
         counts[name] += 1
         if name == "phase_started":
             phase_runs[str(record.get("phase"))] += 1
         elif name == "phase_skipped":
             phase_skips[str(record.get("phase"))] += 1
-        elif name == "llm_request":
-            usage["requests"] += 1
-            usage["prompt_tokens"] += int(record.get("prompt_tokens", 0))
-            usage["completion_tokens"] += int(record.get("completion_tokens", 0))
-            if record.get("chunk_id"):
-                chunk_requests[str(record["chunk_id"])] += 1
-    return {
-        "events": dict(counts),
-        "phase_runs": dict(phase_runs),
-        "phase_skips": dict(phase_skips),
-        "chunk_requests": dict(chunk_requests),
-        "llm_usage": usage,
-    }
+    return {"events": dict(counts), "phase_runs": dict(phase_runs), "phase_skips": dict(phase_skips)}

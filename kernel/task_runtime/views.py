@@ -15,22 +15,22 @@ from .clock import Clock
 from .contracts import (
     TERMINAL_STATES,
     CommandEnvelope,
-    LifecycleState,
+    Failure,
     Manifest,
     Observation,
     PhaseRow,
     PolicyEvaluation,
     Progress,
+    RunState,
     TaskSpec,
     WorkerStatus,
 )
-from .errors import ActionNotAllowedError, LeaseHeldError, YTTError
+from .errors import ActionNotAllowedError, InvalidInputError, LeaseHeldError, YTTError
 from .lease import holder_gone_reason, read_lease
 from .phases import decide_phase
 from .pipeline_spec import PipelineSpec, gate_phases
 from .policy import evaluate
-from .store import read_json
-from .telemetry import page_events, summarize
+from .telemetry import iter_events, page_events, summarize
 from .workdir import RunDir
 from .worker import Worker
 
@@ -63,29 +63,36 @@ def observe(
     host = socket.gethostname()
     live = lease is not None and holder_gone_reason(lease, now=clock.now(), host=host) is None
     owned_here = lease is not None and lease.pid == os.getpid() and lease.host == host
-    quality = pipeline.quality_status(run_dir, manifest) if gate_done else None
-    failure = manifest.failure or {}
+    verdict = pipeline.quality(run_dir, manifest) if gate_done else None
     return Observation(
         run_id=task.run_id,
         state=manifest.state,
         next_phase=due[0] if due else None,
         due_phases=due,
-        failed_phase=failure.get("phase") if manifest.state == LifecycleState.FAILED else None,
+        failure=failure_of(manifest),
         pause_requested=control.pending(run_dir.path, "pause") is not None,
         cancel_requested=control.pending(run_dir.path, "cancel") is not None,
         lease_live=live,
         lease_owned_here=owned_here,
         worker=worker.status if worker else WorkerStatus(),
         gate_phase_done=gate_done,
-        quality_status=quality,
+        quality_status=verdict.status if verdict else None,
         degraded_accepted=manifest.degraded_accepted,
         domain=pipeline.observe_domain(run_dir, manifest),
     )
 
 
+def failure_of(manifest: Manifest) -> Failure | None:
+    """The run's failure (phase and cause) while it is failed; None otherwise."""
+    if manifest.state != RunState.FAILED or not manifest.failure:
+        return None
+    recorded = manifest.failure
+    return Failure(phase=recorded.get("phase"), code=str(recorded.get("code") or "phase_failed"),
+                   message=str(recorded.get("message") or ""), permanent=bool(recorded.get("permanent")))
+
+
 def evaluate_policy(pipeline: PipelineSpec, obs: Observation) -> PolicyEvaluation:
-    domain = {} if obs.state in TERMINAL_STATES or obs.worker.running else pipeline.domain_actions(obs)
-    return evaluate(obs, domain)
+    return evaluate(obs, pipeline.actions)
 
 
 def lease_live(run_dir: RunDir, clock: Clock) -> bool:
@@ -102,14 +109,13 @@ def progress(pipeline: PipelineSpec, manifest: Manifest, obs: Observation) -> Pr
         and manifest.phases[p.name].status == "succeeded"
         and p.name not in obs.due_phases
     )
-    chunks = obs.domain.get("chunks") if isinstance(obs.domain.get("chunks"), dict) else {}
     return Progress(
         phases_done=done,
         phases_total=len(pipeline.phases),
         current_phase=obs.worker.phase or obs.next_phase,
         phase_progress=obs.worker.progress,
         message=obs.worker.message,
-        chunks={k: int(v) for k, v in (chunks or {}).items()},
+        counts=pipeline.progress_counts(obs.domain),
     )
 
 
@@ -131,20 +137,22 @@ def envelope(
     task: TaskSpec,
     manifest: Manifest,
     obs: Observation,
+    evaluation: PolicyEvaluation | None = None,
     **extra: Any,
 ) -> CommandEnvelope:
-    evaluation = evaluate_policy(pipeline, obs)
+    evaluation = evaluation or evaluate_policy(pipeline, obs)
     warnings = list(extra.pop("warnings", []))
-    if obs.pause_requested and obs.state != LifecycleState.PAUSED:
-        warnings.append("a pause was requested; the run stops at the next safe point")
+    if obs.pause_requested and obs.state != RunState.PAUSED:
+        warnings.append("a pause was requested; the run stops at its next safe point")
+    if obs.cancel_requested and obs.state not in TERMINAL_STATES:
+        warnings.append("a cancel was requested; the run ends at its next safe point")
     return CommandEnvelope(
         command=command,
         run_id=task.run_id,
         work_dir=str(run_dir.path),
-        state=LifecycleState.PAUSED
-        if (obs.pause_requested and not obs.worker.running and manifest.state not in TERMINAL_STATES)
-        else manifest.state,
+        state=manifest.state,
         allowed_actions=evaluation.allowed_actions,
+        next_step=evaluation.next_step,
         progress=progress(pipeline, manifest, obs),
         outputs=pipeline.output_paths(load_params(pipeline, task), settings, manifest) or None,
         warnings=warnings,
@@ -152,16 +160,9 @@ def envelope(
     )
 
 
-def quality_data(run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
-    ref = manifest.artifacts.get("quality.report")
-    if ref is None:
-        return None
-    report = read_json(run_dir.path / ref.path)
-    if not isinstance(report, dict):
-        return None
-    return {
-        k: report.get(k) for k in ("status", "reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
-    }
+def quality_data(pipeline: PipelineSpec, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
+    verdict = pipeline.quality(run_dir, manifest)
+    return None if verdict is None else {"status": verdict.status, **verdict.summary}
 
 
 # --------------------------------------------------------------------- inspect detail pages
@@ -178,22 +179,39 @@ def phase_rows(pipeline: PipelineSpec, manifest: Manifest) -> list[PhaseRow]:
     ]
 
 
+RUNTIME_DETAILS = ("summary", "phases", "telemetry")
+
+
+def detail_names(pipeline: PipelineSpec) -> list[str]:
+    """Every inspect detail: the runtime's, then the pipeline's."""
+    return [*RUNTIME_DETAILS, *(name for name in pipeline.details if name not in RUNTIME_DETAILS)]
+
+
 def detail_data(
     pipeline: PipelineSpec, run_dir: RunDir, manifest: Manifest, *, detail: str, cursor: int, limit: int
 ) -> dict[str, Any]:
+    """The data of one inspect page.
+
+    Raises:
+        InvalidInputError: ``detail`` is not one of ``detail_names(pipeline)`` (code ``unknown_detail``).
+    """
+    if detail not in detail_names(pipeline):
+        raise InvalidInputError(
+            f"unknown detail {detail!r}", code="unknown_detail",
+            details={"field": "detail", "allowed": detail_names(pipeline)},
+        )
     data: dict[str, Any] = {"detail": detail}
     if manifest.failure:
         data["failure"] = manifest.failure
     if detail == "telemetry":
         events, next_cursor = page_events(run_dir.path, cursor=cursor, limit=limit)
-        data.update(events=events, next_cursor=next_cursor, summary=summarize(run_dir.path))
-    elif detail == "chunks":
-        data.update(pipeline.observe_domain(run_dir, manifest).get("chunk_page", {}))
-        data.update(chunk_page(run_dir, manifest, cursor=cursor, limit=limit))
+        summary = summarize(run_dir.path)
+        summary.update(pipeline.summarize_telemetry(iter_events(run_dir.path)))
+        data.update(events=events, next_cursor=next_cursor, summary=summary)
+    elif detail in RUNTIME_DETAILS:
+        data["domain"] = pipeline.observe_domain(run_dir, manifest)
     else:
-        data["domain"] = {
-            k: v for k, v in pipeline.observe_domain(run_dir, manifest).items() if k != "chunk_page"
-        }
+        data.update(pipeline.details[detail](run_dir, manifest, cursor=cursor, limit=limit))
     return data
 
 
@@ -210,31 +228,6 @@ def phase_note(manifest: Manifest, name: str) -> str | None:
     return None
 
 
-def chunk_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
-    if manifest.current_plan_id is None:
-        return {"chunks": [], "next_cursor": None}
-    directory = run_dir.chunks_dir(manifest.current_plan_id)
-    files = sorted(directory.glob("*.json")) if directory.is_dir() else []
-    rows: list[dict[str, Any]] = []
-    for path in files[cursor : cursor + limit]:
-        try:
-            state = read_json(path)
-        except YTTError:
-            rows.append({"chunk_id": path.stem, "status": "unreadable"})
-            continue
-        attempts = state.get("attempts") or []
-        rows.append(
-            {
-                "chunk_id": state.get("chunk_id", path.stem),
-                "status": state.get("status"),
-                "attempts": len(attempts),
-                "violations": [v.get("code") for v in state.get("final_violations") or []],
-            }
-        )
-    next_cursor = cursor + limit if cursor + limit < len(files) else None
-    return {"chunks": rows, "next_cursor": next_cursor, "plan_id": manifest.current_plan_id}
-
-
 # --------------------------------------------------------------------- refusals
 def owned_by_other(run_dir: RunDir) -> YTTError:
     lease = read_lease(run_dir.path)
@@ -242,7 +235,7 @@ def owned_by_other(run_dir: RunDir) -> YTTError:
     return LeaseHeldError(
         f"run in {run_dir.path.name} is owned by pid {lease.pid} on {lease.host} "
         f"(generation {lease.generation}, command {lease.command or '?'})",
-        hint="only pause and cancel work while another process drives the run; inspect it to follow progress",
+        hint="only pause and cancel work while another process drives the run",
         details={"owner_pid": lease.pid, "owner_host": lease.host, "generation": lease.generation,
                  "heartbeat_at": lease.heartbeat_at},
     )

@@ -7,16 +7,18 @@ Layout (all writes via ``store``):
     .runtime_pause.json / .runtime_cancel.json   control requests
     telemetry.jsonl         append-only history
     artifacts/<phase>/...   published phase outputs
-    chunks/<plan_id>/<chunk_id>.json   per-chunk state (long-text loop)
-    scratch/<phase>/...     a phase's resumable private state (e.g. ASR checkpoints)
+    scratch/<phase>/...     a phase's resumable private state (e.g. checkpoints of a long phase)
+    staging/<phase>/...     a running phase's outputs before they are published
+A pipeline may keep more files of its own in the work_dir (its phases and actions write them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from .clock import Clock
-from .contracts import LifecycleState, LifecycleTransition, Manifest, TaskSpec
+from .contracts import LifecycleTransition, Manifest, RunState, TaskSpec
 from .errors import CorruptStateError, RunNotFoundError
 from .lease import Lease
 from .schemas import read_model
@@ -30,9 +32,11 @@ MANIFEST_FILE = "manifest.json"
 class RunDir:
     """One run's directory. Reading needs nothing; committing needs the lease."""
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: Clock, states: Collection[str] | None = None) -> None:
         self.path = path
         self.clock = clock
+        # Every state a manifest may hold (the runtime's and its pipeline's); None accepts any name.
+        self.states = frozenset(states) if states is not None else None
 
     @property
     def task_path(self) -> Path:
@@ -48,9 +52,6 @@ class RunDir:
     def scratch_dir(self, phase: str) -> Path:
         return self.path / "scratch" / phase
 
-    def chunks_dir(self, plan_id: str) -> Path:
-        return self.path / "chunks" / plan_id
-
     def exists(self) -> bool:
         return self.task_path.is_file()
 
@@ -60,19 +61,29 @@ class RunDir:
         except FileNotFoundError:
             raise RunNotFoundError(
                 f"no run in {self.path}: {TASK_FILE} is missing",
-                hint="check the run_id or work_dir; list runs with `yt-transcript runs`",
+                hint="check the run_id or work_dir",
             ) from None
 
     def read_manifest(self) -> Manifest:
         """Raises ``CorruptStateError`` (file + JSON pointer) when hand-edited into an invalid shape."""
         try:
-            return read_model(self.manifest_path, Manifest)
+            manifest = read_model(self.manifest_path, Manifest)
         except FileNotFoundError:
             raise CorruptStateError(
                 f"{self.manifest_path} is missing although the run exists",
                 hint="the run was created by an interrupted create-run; create it again",
                 details={"file": MANIFEST_FILE, "pointer": ""},
             ) from None
+        for pointer, state in (("/state", manifest.state), ("/state_before_pause", manifest.state_before_pause)):
+            if state is not None and self.states is not None and state not in self.states:
+                raise CorruptStateError(
+                    f"{self.manifest_path} is not valid: {MANIFEST_FILE} at JSON pointer '{pointer}': "
+                    f"unknown state {state!r}",
+                    hint="restore the file from its last good content or undo the hand edit; nothing else was changed",
+                    details={"file": MANIFEST_FILE, "pointer": pointer, "problem": f"unknown state {state!r}",
+                             "known_states": sorted(self.states)},
+                )
+        return manifest
 
     def telemetry(self, run_id: str) -> Telemetry:
         return Telemetry(self.path, run_id, self.clock)
@@ -95,7 +106,7 @@ class RunDir:
         return updated
 
     def transition(
-        self, manifest: Manifest, to_state: LifecycleState, reason: str, lease: Lease
+        self, manifest: Manifest, to_state: str, reason: str, lease: Lease
     ) -> tuple[Manifest, LifecycleTransition | None]:
         """Move to ``to_state`` (recorded in telemetry); a no-op when already there."""
         if manifest.state == to_state:
@@ -104,9 +115,9 @@ class RunDir:
             from_state=manifest.state, to_state=to_state, reason=reason, at=self.clock.now().isoformat()
         )
         update: dict[str, object] = {"state": to_state}
-        if to_state == LifecycleState.PAUSED:
+        if to_state == RunState.PAUSED:
             update["state_before_pause"] = manifest.state
-        elif manifest.state == LifecycleState.PAUSED:
+        elif manifest.state == RunState.PAUSED:
             update["state_before_pause"] = None
         committed = self.commit(manifest.model_copy(update=update), lease)
         self.telemetry(manifest.run_id).emit("transition", **transition.model_dump(mode="json"))

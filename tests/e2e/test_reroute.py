@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kernel.config import load_settings
 from kernel.pipeline import build_runtime_api
-from kernel.task_runtime.contracts import Action, LifecycleState
+from kernel.task_runtime.contracts import RunState
 from tests.conftest import EXAMPLES
 
 
@@ -20,12 +20,12 @@ def test_music_only_subtitles_are_rejected_and_the_run_reroutes_to_speech_recogn
     run_id = api.create_run({"source": str(media)}).run_id
 
     first = api.advance_run(run_id, wait_seconds=50)
-    assert first.state == LifecycleState.FAILED
+    assert first.state == RunState.FAILED
     assert first.result is not None and first.result.data["error"]["details"]["cause"]["code"] == "subtitles_unusable"
-    assert Action.REROUTE_TO_ASR in first.allowed_actions
+    assert "reroute_to_asr" in first.allowed_actions
 
     rerouted = api.advance_run(run_id, wait_seconds=50)  # the policy's own choice
-    assert rerouted.decision is not None and rerouted.decision.chosen == Action.REROUTE_TO_ASR
+    assert rerouted.decision is not None and rerouted.decision.chosen == "reroute_to_asr"
     while rerouted.result is not None and rerouted.result.status == "running":
         rerouted = api.advance_run(run_id, wait_seconds=50)
     assert rerouted.result is not None and rerouted.result.status == "completed"
@@ -34,7 +34,7 @@ def test_music_only_subtitles_are_rejected_and_the_run_reroutes_to_speech_recogn
     assert route["route"] == "asr"
     assert any("reject" in reason.lower() for reason in route["reasons"]), route["reasons"]
     final = api.finalize_run(run_id, wait_seconds=50)
-    assert final.state == LifecycleState.COMPLETED
+    assert final.state == RunState.COMPLETED
     article = Path(final.outputs["markdown"]).read_text(encoding="utf-8")  # type: ignore[index]
     assert "transcript_source: whisper" in article
     assert "Maria" in article and "build" in article

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kernel.config import load_settings
 from kernel.pipeline import build_runtime_api
-from kernel.task_runtime.contracts import LifecycleState
+from kernel.task_runtime.contracts import RunState
 from kernel.task_runtime.telemetry import read_events
 from tests.e2e.conftest import SCRIPT
 from tests.source.site import Site
@@ -18,7 +18,7 @@ def test_a_pause_during_a_rate_limit_wait_takes_effect_before_the_wait_ends(talk
     page = "talk-with-tracks.html"
     talk_site.fail(page, 429, headers={"Retry-After": "110"})
     api = build_runtime_api(load_settings({"YTT_HOME": str(tmp_path / "home")}, cwd=tmp_path))
-    run_id = api.create_run({"source": talk_site.url(page), "outputs": ["markdown"], "use_llm": False}).run_id
+    run_id = api.create_run({"source": talk_site.url(page), "formats": ["md"], "llm": "none"}).run_id
     api.advance_run(run_id, wait_seconds=0)
     work_dir = api.resolve(run_id).path
     deadline = time.monotonic() + 30
@@ -28,7 +28,7 @@ def test_a_pause_during_a_rate_limit_wait_takes_effect_before_the_wait_ends(talk
 
     api.apply_control(run_id, "pause")
     paused = api.advance_run(run_id, wait_seconds=30)  # far less than the 110 s the server asked for
-    assert paused.state == LifecycleState.PAUSED
+    assert paused.state == RunState.PAUSED
     assert talk_site.count(page) == 1  # the wait was cut short, not followed by another attempt
 
     talk_site.clear_faults()
@@ -37,6 +37,6 @@ def test_a_pause_during_a_rate_limit_wait_takes_effect_before_the_wait_ends(talk
     while envelope.result is not None and envelope.result.status == "running":
         envelope = api.advance_run(run_id, wait_seconds=50)
     final = api.finalize_run(run_id, wait_seconds=50)
-    assert final.state == LifecycleState.COMPLETED
+    assert final.state == RunState.COMPLETED
     article = Path(final.outputs["markdown"]).read_text(encoding="utf-8")  # type: ignore[index]
     assert SCRIPT["cues"][0]["text"] in article

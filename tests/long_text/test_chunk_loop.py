@@ -21,7 +21,7 @@ from kernel.config import load_settings
 from kernel.output.exports import format_timestamp
 from kernel.pipeline import build_runtime_api
 from kernel.task_runtime.api import RuntimeApi
-from kernel.task_runtime.contracts import Action, LifecycleState
+from kernel.task_runtime.contracts import RunState, RuntimeAction
 from kernel.task_runtime.store import read_json
 from kernel.task_runtime.telemetry import read_events
 from tests.conftest import EXAMPLES
@@ -68,22 +68,22 @@ def make_api(tmp_path: Path, server: FakeOpenAIServer, **llm: Any) -> RuntimeApi
 class Finished:
     run_id: str
     work_dir: Path
-    state: LifecycleState
+    state: str
     article: str
     quality: dict[str, Any]
     transform: dict[str, Any]
 
 
 def run_to_end(api: RuntimeApi, media: Path, **params: Any) -> Finished:
-    run_id = api.create_run({"source": str(media), "outputs": ["markdown"], **params}).run_id
+    run_id = api.create_run({"source": str(media), "formats": ["md"], **params}).run_id
     for _ in range(20):
         envelope = api.advance_run(run_id, wait_seconds=50)
         assert envelope.result is not None
         assert envelope.result.status != "failed", envelope.result
-        if envelope.result.status == "completed" and envelope.result.action == Action.RUN_PHASE:
+        if envelope.result.status == "completed" and envelope.result.action == RuntimeAction.RUN_PHASE:
             break
     allowed = api.inspect_run(run_id).allowed_actions
-    final = api.finalize_run(run_id, accept_degraded=Action.FINALIZE not in allowed, wait_seconds=50)
+    final = api.finalize_run(run_id, accept_degraded=RuntimeAction.FINALIZE not in allowed, wait_seconds=50)
     run_dir = api.resolve(run_id)
     manifest = run_dir.read_manifest()
     article = Path(final.outputs["markdown"]).read_text(encoding="utf-8")  # type: ignore[index]
@@ -121,7 +121,7 @@ def test_a_well_behaved_model_transforms_every_chunk_and_passes(tmp_path: Path, 
     assert len(states) >= 3
     assert {s["status"] for s in states} == {"succeeded"}
     assert {s["output_origin"] for s in states} == {"llm"}
-    assert finished.state == LifecycleState.COMPLETED
+    assert finished.state == RunState.COMPLETED
     assert finished.quality["status"] == "pass" and finished.quality["llm_used"] is True
     assert_every_sentence_exactly_once(finished.article, SENTENCES)
     # The prompt contract: source in <source>, reference context in <context>, the transformed text only.
@@ -183,7 +183,7 @@ def test_each_fault_has_its_defined_outcome_and_keeps_every_sentence_once(
         assert finished.quality["status"] == "pass"
     else:
         assert statuses["fallback"] == 1
-        assert finished.state == LifecycleState.COMPLETED_DEGRADED
+        assert finished.state == RunState.COMPLETED_DEGRADED
         assert len(finished.quality["fallback_chunks"]) == 1
 
 
@@ -194,7 +194,7 @@ def test_a_model_that_never_complies_falls_back_per_chunk_after_bounded_repairs(
     assert {s["status"] for s in states} == {"fallback"}
     # initial + one repair; the repair repeated the rejected answer word for word, so asking again is pointless
     assert all([a["kind"] for a in s["attempts"]] == ["initial", "repair"] for s in states)
-    assert finished.state == LifecycleState.COMPLETED_DEGRADED
+    assert finished.state == RunState.COMPLETED_DEGRADED
     assert finished.quality["status"] == "degraded"
     assert_every_sentence_exactly_once(finished.article, SENTENCES)
 
@@ -267,13 +267,13 @@ def test_a_two_hour_transcript_takes_the_long_path_end_to_end(tmp_path: Path) ->
 def test_fallback_chunks_can_be_sent_again_once_the_endpoint_works(tmp_path: Path, media: Path, action: str) -> None:
     with FakeOpenAIServer(behaviour="server_error") as server:
         api = make_api(tmp_path, server, max_retries=0)
-        run_id = api.create_run({"source": str(media), "outputs": ["markdown"]}).run_id
+        run_id = api.create_run({"source": str(media), "formats": ["md"]}).run_id
         gate = api.advance_run(run_id, wait_seconds=50)
         assert gate.result is not None and gate.result.status == "completed"
         degraded = api.inspect_run(run_id)
-        assert Action.RETRY_CHUNK in degraded.allowed_actions
-        assert Action.REPLAN_REMAINING in degraded.allowed_actions
-        assert Action.FINALIZE not in degraded.allowed_actions
+        assert "retry_chunk" in degraded.allowed_actions
+        assert "replan_remaining" in degraded.allowed_actions
+        assert RuntimeAction.FINALIZE not in degraded.allowed_actions
 
         server.set_default("clean")  # the endpoint is back
         sent_before = len(server.requests)
@@ -281,7 +281,7 @@ def test_fallback_chunks_can_be_sent_again_once_the_endpoint_works(tmp_path: Pat
         assert again.result is not None and again.result.status == "completed", again.result
         assert len(server.requests) > sent_before
         final = api.finalize_run(run_id, wait_seconds=50)
-    assert final.state == LifecycleState.COMPLETED
+    assert final.state == RunState.COMPLETED
     manifest = api.resolve(run_id).read_manifest()
     quality = read_json(api.resolve(run_id).path / manifest.artifacts["quality.report"].path)
     assert quality["status"] == "pass" and quality["fallback_chunks"] == []

@@ -16,7 +16,7 @@ import pytest
 
 from kernel.config import ConfigError
 from kernel.task_runtime.api import ProgressCallback, RuntimeApi
-from kernel.task_runtime.contracts import CommandEnvelope, LifecycleState, Progress
+from kernel.task_runtime.contracts import CommandEnvelope, Progress, RunState
 from kernel.task_runtime.errors import (
     ActionNotAllowedError,
     InvalidInputError,
@@ -169,7 +169,7 @@ def test_ctrl_c_pauses_the_run_and_resume_finishes_it(
     # `resume` drives a fresh run exactly like `run` does; the toy pipeline has no media source.
     assert cli.main(["resume", run_id], api_factory=lambda: api) == cli.EXIT_INTERRUPTED
     assert f"yt-transcript resume {run_id}" in capsys.readouterr().err
-    assert api.inspect_run(run_id).state == LifecycleState.PAUSED
+    assert api.inspect_run(run_id).state == RunState.PAUSED
 
     gate.set()
     assert cli.main(["resume", run_id, "--json"], api_factory=lambda: api) == 0
@@ -191,7 +191,7 @@ def test_pause_and_cancel_commands_signal_the_run(tmp_path: Path, capsys: pytest
     api, _ = make_api(tmp_path)
     run_id = api.create_run({"n": 2}).run_id
     assert cli.main(["pause", run_id], api_factory=lambda: api) == 0
-    assert api.inspect_run(run_id).state == LifecycleState.PAUSED
+    assert api.inspect_run(run_id).state == RunState.PAUSED
     assert cli.main(["cancel", run_id, "--json"], api_factory=lambda: api) == 0
     assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["state"] == "cancelled"
     assert cli.main(["finalize", run_id], api_factory=lambda: api) == ActionNotAllowedError.exit_code

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,11 @@ from kernel.config import load_settings
 from kernel.long_text.prompting import list_templates
 from kernel.pipeline import build_runtime_api
 from kernel.task_runtime.api import RuntimeApi
-from kernel.task_runtime.contracts import Action, CommandEnvelope, LifecycleState, PhaseRow
+from kernel.task_runtime.contracts import CommandEnvelope, NextStep, PhaseRow
 from server.app import build_server
 from server.prompts import register_prompts
 from server.schemas import MAX_RESULT_BYTES, run_view
-from server.tools import TOOL_NAMES, ActionName
+from server.tools import TOOL_NAMES
 from tests.conftest import EXAMPLES
 from tests.task_runtime.toy_pipeline import make_api
 
@@ -79,12 +78,11 @@ async def test_the_server_offers_exactly_the_six_tools_with_output_schemas(api: 
     assert set(tools["create-run"].input_schema["properties"]) >= {
         "source", "mode", "target_language", "output_dir", "work_dir"
     }
-    assert set(tools["advance-run"].input_schema["properties"]) == {"run_id", "action", "wait_seconds"}
+    advance = tools["advance-run"].input_schema["properties"]
+    assert set(advance) == {"run_id", "action", "chunk_id", "wait_seconds"}
+    actions = advance["action"]["anyOf"][0]["enum"]
+    assert actions == api.pipeline.actions.names()  # every advertised action has an executor
     assert set(tools["finalize-run"].input_schema["properties"]) == {"run_id", "accept_degraded", "wait_seconds"}
-
-
-def test_the_action_argument_accepts_every_runtime_action() -> None:
-    assert set(typing.get_args(ActionName)) == {action.value for action in Action}
 
 
 @MODES
@@ -289,10 +287,11 @@ def _big_envelope(make_row: Callable[[int], dict[str, Any]]) -> CommandEnvelope:
         command="inspect-run",
         run_id="r1",
         work_dir="/runs/r1",
-        state=LifecycleState.PROCESSING,
-        allowed_actions=[Action.PAUSE, Action.CANCEL],
+        state="processing",
+        allowed_actions=["pause", "cancel"],
+        next_step=NextStep(kind="wait", choices=["pause", "cancel"], reason="transform is in progress"),
         phases=[PhaseRow(name=f"p{i}", status="succeeded", runs=1, skips=0, note="x" * 2000) for i in range(11)],
-        artifacts={f"chunk.c{i:04d}": f"artifacts/transform/c{i:04d}.md" for i in range(800)},
+        artifacts={f"part.c{i:04d}": f"artifacts/transform/c{i:04d}.md" for i in range(800)},
         data={"events": [make_row(i) for i in range(500)], "next_cursor": 20},
     )
 
@@ -301,9 +300,10 @@ def test_tool_results_stay_small_however_large_the_run_is() -> None:
     view = run_view(_big_envelope(lambda i: {"event": "llm_request", "text": "y" * 5000, "n": i}))
     size = len(json.dumps(view.model_dump(mode="json")))
     assert size <= MAX_RESULT_BYTES
-    assert view.run_id == "r1" and view.allowed_actions == [Action.PAUSE, Action.CANCEL]
+    assert view.run_id == "r1" and view.allowed_actions == ["pause", "cancel"]
     assert view.next_cursor == 20
-    assert view.artifacts == {"chunk.*": "800 chunk outputs (inspect-run detail='chunks')"}
+    assert view.artifacts is not None and len(view.artifacts) == 25
+    assert any("775 more artifacts" in warning for warning in view.warnings)
 
 
 @MODES

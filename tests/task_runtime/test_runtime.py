@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel.task_runtime.contracts import Action, LifecycleState
+from kernel.task_runtime.contracts import RunState, RuntimeAction
 from kernel.task_runtime.errors import ActionNotAllowedError, CorruptStateError, RunNotFoundError
 from kernel.task_runtime.telemetry import read_events
 
@@ -23,16 +23,17 @@ def drive_to_gate(api, run_id: str) -> None:
 def test_run_goes_through_every_phase_and_finalize_publishes_the_output(tmp_path: Path) -> None:
     api, _ = make_api(tmp_path)
     created = api.create_run({"n": 3})
-    assert created.state == LifecycleState.CREATED
-    assert Action.RUN_PHASE in created.allowed_actions
+    assert created.state == RunState.CREATED
+    assert RuntimeAction.RUN_PHASE in created.allowed_actions
 
     drive_to_gate(api, created.run_id)
     at_gate = api.inspect_run(created.run_id)
-    assert at_gate.state == LifecycleState.VERIFYING
-    assert at_gate.allowed_actions[0] == Action.FINALIZE
+    assert at_gate.state == RunState.READY
+    assert at_gate.allowed_actions[0] == RuntimeAction.FINALIZE
+    assert (at_gate.next_step.kind, at_gate.next_step.action) == ("act", "finalize")
 
     final = api.finalize_run(created.run_id, wait_seconds=30)
-    assert final.state == LifecycleState.COMPLETED
+    assert final.state == RunState.COMPLETED
     assert (tmp_path / "out" / "result.txt").read_text() == "2 4 6\n"
     assert final.outputs == {"text": str(tmp_path / "out" / "result.txt")}
     assert final.allowed_actions == []
@@ -65,7 +66,7 @@ def test_changing_one_phase_config_reruns_it_and_everything_downstream(tmp_path:
     drive_to_gate(api, run_id)
     config["factor"] = 10  # only the `double` phase's config
     observed = api.inspect_run(run_id)
-    assert Action.RUN_PHASE in observed.allowed_actions
+    assert RuntimeAction.RUN_PHASE in observed.allowed_actions
     drive_to_gate(api, run_id)
     manifest = api.resolve(run_id).read_manifest()
     assert manifest.phases["count"].runs == 1
@@ -105,8 +106,8 @@ def test_every_action_offered_to_a_new_run_executes(tmp_path: Path, action: str)
     run_id = api.create_run({"n": 2}).run_id
     envelope = api.advance_run(run_id, action=action, wait_seconds=30)
     assert envelope.result is not None and envelope.result.status == "completed"
-    expected = {"run_phase": LifecycleState.VERIFYING, "pause": LifecycleState.PAUSED,
-                "cancel": LifecycleState.CANCELLED}[action]
+    expected = {"run_phase": RunState.READY, "pause": RunState.PAUSED,
+                "cancel": RunState.CANCELLED}[action]
     assert envelope.state == expected
 
 
@@ -115,10 +116,10 @@ def test_every_action_offered_to_a_paused_run_executes(tmp_path: Path, action: s
     api, _ = make_api(tmp_path)
     run_id = api.create_run({"n": 2}).run_id
     paused = api.apply_control(run_id, "pause")
-    assert paused.state == LifecycleState.PAUSED
-    assert set(paused.allowed_actions) == {Action.RESUME, Action.CANCEL}
+    assert paused.state == RunState.PAUSED
+    assert set(paused.allowed_actions) == {RuntimeAction.RESUME, RuntimeAction.CANCEL}
     envelope = api.advance_run(run_id, action=action)
-    assert envelope.state == (LifecycleState.CREATED if action == "resume" else LifecycleState.CANCELLED)
+    assert envelope.state == (RunState.CREATED if action == "resume" else RunState.CANCELLED)
 
 
 def test_degraded_quality_is_finalized_only_by_accepting_it(tmp_path: Path) -> None:
@@ -126,12 +127,14 @@ def test_degraded_quality_is_finalized_only_by_accepting_it(tmp_path: Path) -> N
     run_id = api.create_run({"n": 2}).run_id
     drive_to_gate(api, run_id)
     at_gate = api.inspect_run(run_id)
-    assert Action.FINALIZE not in at_gate.allowed_actions
-    assert Action.ACCEPT_DEGRADED in at_gate.allowed_actions
+    assert at_gate.state == RunState.AWAITING_DECISION
+    assert RuntimeAction.FINALIZE not in at_gate.allowed_actions
+    assert RuntimeAction.ACCEPT_DEGRADED in at_gate.allowed_actions
+    assert at_gate.next_step.must_choose and "accept_degraded" in at_gate.next_step.choices
     with pytest.raises(ActionNotAllowedError):
         api.finalize_run(run_id)
     final = api.finalize_run(run_id, accept_degraded=True, wait_seconds=30)
-    assert final.state == LifecycleState.COMPLETED_DEGRADED
+    assert final.state == RunState.COMPLETED_DEGRADED
 
 
 def test_pause_during_a_phase_stops_at_a_safe_point_and_resume_finishes(tmp_path: Path) -> None:
@@ -141,21 +144,21 @@ def test_pause_during_a_phase_stops_at_a_safe_point_and_resume_finishes(tmp_path
     started = api.advance_run(run_id, wait_seconds=0)
     assert started.result is not None and started.result.status == "running"
     assert entered.wait(10)
-    assert set(api.inspect_run(run_id).allowed_actions) == {Action.PAUSE, Action.CANCEL}
+    assert set(api.inspect_run(run_id).allowed_actions) == {RuntimeAction.PAUSE, RuntimeAction.CANCEL}
     api.apply_control(run_id, "pause", reason="test")
     followed = api.advance_run(run_id, wait_seconds=30)
-    assert followed.state == LifecycleState.PAUSED
+    assert followed.state == RunState.PAUSED
     manifest = api.resolve(run_id).read_manifest()
     assert manifest.phases["double"].status == "interrupted"
     assert manifest.phases["count"].status == "succeeded"
 
     config.pop("block")
     resumed = api.resume_run(run_id)
-    assert resumed.state == LifecycleState.SOURCED
+    assert resumed.state == "processing"  # the state it was paused in (the phase after counting)
     drive_to_gate(api, run_id)
     manifest = api.resolve(run_id).read_manifest()
     assert manifest.phases["count"].runs == 1  # finished work was not redone
-    assert api.finalize_run(run_id, wait_seconds=30).state == LifecycleState.COMPLETED
+    assert api.finalize_run(run_id, wait_seconds=30).state == RunState.COMPLETED
 
 
 def test_cancel_during_a_phase_ends_the_run_and_keeps_finished_work(tmp_path: Path) -> None:
@@ -166,7 +169,7 @@ def test_cancel_during_a_phase_ends_the_run_and_keeps_finished_work(tmp_path: Pa
     assert entered.wait(10)
     api.apply_control(run_id, "cancel")
     followed = api.advance_run(run_id, wait_seconds=30)
-    assert followed.state == LifecycleState.CANCELLED
+    assert followed.state == RunState.CANCELLED
     assert followed.allowed_actions == []
     run_dir = api.resolve(run_id)
     assert (run_dir.path / run_dir.read_manifest().artifacts["numbers"].path).is_file()
@@ -214,5 +217,5 @@ def test_every_transition_is_recorded_in_telemetry(tmp_path: Path) -> None:
     drive_to_gate(api, run_id)
     api.finalize_run(run_id, wait_seconds=30)
     transitions = [(e["from_state"], e["to_state"]) for e in read_events(api.resolve(run_id).path, event="transition")]
-    assert transitions == [("created", "sourced"), ("sourced", "normalized"), ("normalized", "verifying"),
-                           ("verifying", "assembled"), ("assembled", "completed")]
+    assert transitions == [("created", "counting"), ("counting", "processing"), ("processing", "ready"),
+                           ("ready", "processing"), ("processing", "completed")]

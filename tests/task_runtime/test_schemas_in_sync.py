@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kernel.task_runtime.errors import YTTError
-from kernel.task_runtime.schemas import registered_schemas
+from kernel.task_runtime.schemas import schema_path_of
 from tools import gen_schemas
 
 
@@ -16,25 +16,32 @@ def test_the_shipped_schemas_match_the_models(capsys: pytest.CaptureFixture[str]
     code = gen_schemas.main(["--check"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0, report
-    assert report["checked"] == sorted(f"{name}.schema.json" for name in registered_schemas())
+    models = gen_schemas.persisted_models()
+    assert len(report["checked"]) == len(models) >= 14
+    for model in models:  # each schema ships beside the package that defines its model
+        path = schema_path_of(model)
+        assert path is not None and path.is_file(), model.__name__
 
 
 def test_a_missing_changed_or_stale_schema_file_fails_the_check(tmp_path: Path) -> None:
-    gen_schemas.sync_schemas(tmp_path, check=False)
-    gen_schemas.sync_schemas(tmp_path, check=True)
+    def sync(check: bool) -> dict[str, object]:
+        return gen_schemas.sync_schemas(check=check, schema_dir=tmp_path)
+
+    sync(False)
+    sync(True)
     (tmp_path / "manifest.schema.json").write_text("{}\n")
     (tmp_path / "retired.schema.json").write_text("{}\n")
     (tmp_path / "runtime_task.schema.json").unlink()
     with pytest.raises(YTTError) as caught:
-        gen_schemas.sync_schemas(tmp_path, check=True)
+        sync(True)
     assert caught.value.code == "schemas_out_of_date"
     assert caught.value.details == {
         "changed": ["manifest.schema.json", "runtime_task.schema.json"],
         "stale": ["retired.schema.json"],
     }
-    written = gen_schemas.sync_schemas(tmp_path, check=False)
+    written = sync(False)
     assert written["removed"] == ["retired.schema.json"]
-    gen_schemas.sync_schemas(tmp_path, check=True)
+    sync(True)
 
 
 def test_schema_files_are_canonical_json_with_sorted_keys() -> None:

@@ -1,25 +1,32 @@
-"""A small pipeline for runtime tests: count -> double -> check (gate) -> publish.
+"""A small pipeline for runtime tests: count -> double -> check (gate) -> render.
 
-Settings are a mutable dict so tests can change one phase's config between advances. ``block`` events
-let a test hold a phase open to exercise pause, cancel and lease contention deterministically.
+It knows nothing of yt-transcript. Settings are a mutable dict so tests can change one phase's config
+between advances. ``block`` events let a test hold a phase open to exercise pause, cancel and lease
+contention deterministically. Its action table has one domain action of each kind:
+
+- ``use_default_start`` (automatic): offered when ``count`` failed because the start is negative (a
+  permanent failure); it records a start override and the phases run on;
+- ``raise_limit`` (the caller's choice): offered when the gate is degraded; it doubles the limit and the
+  gate runs again.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from kernel.task_runtime.actions import ActionContext, ActionOutcome, ActionTable, DomainAction
 from kernel.task_runtime.api import RuntimeApi
 from kernel.task_runtime.clock import Clock
-from kernel.task_runtime.contracts import Action, ActionResult, ArtifactRef, LifecycleState, Manifest, Observation
-from kernel.task_runtime.errors import InvalidInputError
+from kernel.task_runtime.contracts import ActionResult, ArtifactRef, Manifest
+from kernel.task_runtime.errors import InvalidInputError, YTTError
 from kernel.task_runtime.lease import Lease
 from kernel.task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
-from kernel.task_runtime.pipeline_spec import ActionContext, QualityStatus
+from kernel.task_runtime.pipeline_spec import DetailPage, QualityVerdict
 from kernel.task_runtime.store import atomic_copy, read_json
 from kernel.task_runtime.workdir import RunDir
 
@@ -31,7 +38,7 @@ class ToyParams(BaseModel):
 
 class CountPhase(Phase):
     name = "count"
-    state_on_success = LifecycleState.SOURCED
+    state_on_start = "counting"
 
     def provides(self, params: Any) -> list[str]:
         return ["numbers"]
@@ -40,13 +47,15 @@ class CountPhase(Phase):
         return {"start": settings["start"]}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        numbers = list(range(ctx.settings["start"], ctx.settings["start"] + ctx.params.n))
+        start = int(ctx.domain.get("start_override", ctx.settings["start"]))
+        if start < 0:
+            raise YTTError(f"start {start} is negative", code="negative_start", permanent=True)
+        numbers = list(range(start, start + ctx.params.n))
         return PhaseResult(outputs={"numbers": PhaseOutput.json(numbers, "numbers.json")})
 
 
 class DoublePhase(Phase):
     name = "double"
-    state_on_success = LifecycleState.NORMALIZED
 
     def requires(self, params: Any) -> list[str]:
         return ["numbers"]
@@ -63,13 +72,16 @@ class DoublePhase(Phase):
             ctx.settings["entered"].set()
             while not gate.wait(0.01):
                 ctx.checkpoint()  # a safe point: pause/cancel are honoured here
+        if ctx.settings.get("fail_double"):
+            raise YTTError("the doubling service is down", code="double_unavailable")
+        if ctx.settings["factor"] == 0:
+            raise YTTError("doubling by zero loses every number", code="zero_factor", permanent=True)
         numbers = read_json(ctx.path_of(inputs["numbers"]))
         return PhaseResult(outputs={"doubled": PhaseOutput.json([x * ctx.settings["factor"] for x in numbers], "doubled.json")})
 
 
 class CheckPhase(Phase):
     name = "check"
-    state_on_success = LifecycleState.VERIFYING
 
     def requires(self, params: Any) -> list[str]:
         return ["doubled"]
@@ -82,13 +94,14 @@ class CheckPhase(Phase):
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         doubled = read_json(ctx.path_of(inputs["doubled"]))
-        status = "pass" if max(doubled) <= ctx.settings["limit"] else "degraded"
+        biggest = max(doubled)
+        status = "pass" if biggest <= ctx.settings["limit"] else ("degraded" if biggest <= 10 * ctx.settings["limit"]
+                                                                  else "fail")
         return PhaseResult(outputs={"report": PhaseOutput.json({"status": status}, "report.json")})
 
 
 class PublishPhase(Phase):
     name = "render"
-    state_on_success = LifecycleState.ASSEMBLED
 
     def requires(self, params: Any) -> list[str]:
         return ["doubled"]
@@ -101,12 +114,51 @@ class PublishPhase(Phase):
         return PhaseResult(outputs={"output.text": PhaseOutput.text(" ".join(map(str, doubled)) + "\n", "result.txt")})
 
 
+def _invalidate(ctx: ActionContext, phase: str, **domain: Any) -> None:
+    manifest = ctx.run_dir.read_manifest()
+    phases = dict(manifest.phases)
+    phases[phase] = phases[phase].model_copy(update={"status": "invalidated"})
+    ctx.run_dir.commit(manifest.model_copy(update={"phases": phases, "domain": {**manifest.domain, **domain}}),
+                       ctx.lease)
+
+
+def use_default_start(ctx: ActionContext) -> ActionOutcome:
+    _invalidate(ctx, "count", start_override=1)
+    return ActionOutcome(ActionResult(action="use_default_start", status="completed", detail="counting from 1"),
+                         continue_phases=True)
+
+
+def raise_limit(ctx: ActionContext) -> ActionOutcome:
+    ctx.settings["limit"] *= 2
+    return ActionOutcome(ActionResult(action="raise_limit", status="completed",
+                                      detail=f"limit is now {ctx.settings['limit']}"), continue_phases=True)
+
+
+TOY_ACTIONS = ActionTable(domain=(
+    DomainAction("use_default_start", "count from 1 instead of the negative start",
+                 executor=use_default_start, automatic=True,
+                 offered=lambda obs: "the start is negative; count from 1 instead"
+                 if obs.failure is not None and obs.failure.code == "negative_start" else None),
+    DomainAction("raise_limit", "double the check's limit", executor=raise_limit,
+                 offered=lambda obs: "the numbers exceed the limit; raise it"
+                 if obs.gate_phase_done and obs.quality_status == "degraded" else None),
+))
+
+
+def count_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
+    ref = manifest.artifacts.get("numbers")
+    numbers = read_json(run_dir.path / ref.path) if ref else []
+    page = numbers[cursor : cursor + limit]
+    return {"numbers": page, "next_cursor": cursor + limit if cursor + limit < len(numbers) else None}
+
+
 class ToyPipeline:
     name = "toy"
 
     def __init__(self) -> None:
         self._phases: list[Phase] = [CountPhase(), DoublePhase(), CheckPhase(), PublishPhase()]
         self.output_dir: Path | None = None
+        self._details: dict[str, DetailPage] = {"numbers": count_page}
 
     @property
     def phases(self) -> Sequence[Phase]:
@@ -116,6 +168,26 @@ class ToyPipeline:
     def gate_phase(self) -> str:
         return "check"
 
+    @property
+    def states(self) -> Sequence[str]:
+        return ("counting",)
+
+    @property
+    def actions(self) -> ActionTable:
+        return TOY_ACTIONS
+
+    @property
+    def intent_model(self) -> type[BaseModel]:
+        return ToyParams
+
+    @property
+    def details(self) -> Mapping[str, DetailPage]:
+        return self._details
+
+    @property
+    def persisted_models(self) -> Sequence[type[BaseModel]]:
+        return ()
+
     def parse_params(self, raw: Mapping[str, Any], settings: Any) -> ToyParams:
         if not isinstance(raw.get("n"), int) or raw["n"] < 1:
             raise InvalidInputError("n must be a positive integer", code="invalid_option")
@@ -124,21 +196,21 @@ class ToyPipeline:
     def load_params(self, raw: Mapping[str, Any]) -> ToyParams:
         return ToyParams.model_validate(dict(raw))
 
-    def quality_status(self, run_dir: RunDir, manifest: Manifest) -> QualityStatus | None:
+    def quality(self, run_dir: RunDir, manifest: Manifest) -> QualityVerdict | None:
         ref = manifest.artifacts.get("report")
-        return read_json(run_dir.path / ref.path)["status"] if ref else None
+        return QualityVerdict(status=read_json(run_dir.path / ref.path)["status"]) if ref else None
 
     def observe_domain(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any]:
-        return {}
+        return {"start_override": manifest.domain.get("start_override")}
 
-    def domain_actions(self, obs: Observation) -> dict[Action, str]:
+    def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
         return {}
-
-    def execute_domain_action(self, action: Action, ctx: ActionContext) -> tuple[ActionResult, bool]:
-        raise NotImplementedError
 
     def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
         return {}
+
+    def summarize_telemetry(self, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        return {"counted": sum(1 for e in events if e.get("event") == "phase_succeeded" and e.get("phase") == "count")}
 
     def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> dict[str, str]:
         assert self.output_dir is not None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,11 +29,10 @@ from kernel.task_runtime.canonical import fingerprint_value
 from kernel.task_runtime.errors import CorruptStateError, StopRequested
 from kernel.task_runtime.faults import crash_point
 from kernel.task_runtime.store import atomic_write_json, read_json
-from kernel.transcript import Segment, TranscriptSegments
+from kernel.transcript import AsrBackend, Segment, TranscriptSegments
 
 logger = logging.getLogger(__name__)
 
-AsrBackend = Literal["whisper", "deepgram"]
 ProgressCallback = Callable[[float, float], None]
 StopCheck = Callable[[], bool]
 

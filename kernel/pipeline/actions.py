@@ -1,0 +1,109 @@
+"""The yt-transcript action table: its domain actions, when each is offered, and their executors.
+
+- ``reroute_to_asr`` (automatic): the subtitle route failed in a way speech recognition avoids (the track
+  is no usable transcript, or it cannot be fetched or read; ``REROUTABLE_SUBTITLE_FAILURES``) and the
+  source has audio: the track is recorded as rejected and routing runs again.
+- ``retry_chunk`` (the caller's choice): the quality gate did not pass because chunks fell back to
+  deterministic text; send them (or one, ``chunk_id``) to the LLM again as they were.
+- ``replan_remaining`` (the caller's choice): the same, but re-plan those chunks smaller first.
+
+Every offer rule is a pure function of the observation (``Observation.domain`` holds the facts of
+``observe_facts``); every executor runs in the background worker under the lease and asks the runtime to
+drive the phases on afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..long_text.actions import replan_fallback_chunks, retry_fallback_chunks
+from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY
+from ..source.routing import REROUTABLE_SUBTITLE_FAILURES
+from ..task_runtime.actions import ActionContext, ActionOutcome, ActionTable, DomainAction
+from ..task_runtime.contracts import ActionResult, Observation
+from ..task_runtime.store import read_json
+from ..transcript import RouteDecision
+
+REROUTE_TO_ASR = "reroute_to_asr"
+RETRY_CHUNK = "retry_chunk"
+REPLAN_REMAINING = "replan_remaining"
+
+
+# --------------------------------------------------------------------------- offer rules
+def offer_reroute(obs: Observation) -> str | None:
+    failure = obs.failure
+    if failure is None or failure.code not in REROUTABLE_SUBTITLE_FAILURES or not obs.domain.get("has_audio"):
+        return None
+    return f"the subtitle track cannot be used ({failure.code}); transcribe the audio instead"
+
+
+def _fallback_offer(obs: Observation) -> int:
+    fallbacks = int(obs.domain.get("fallback_chunks", 0))
+    if obs.gate_phase_done and obs.quality_status != "pass" and fallbacks and obs.domain.get("llm_used"):
+        return fallbacks
+    return 0
+
+
+def offer_retry_chunk(obs: Observation) -> str | None:
+    count = _fallback_offer(obs)
+    return f"send the {count} chunk(s) that fell back to deterministic text to the LLM again" if count else None
+
+
+def offer_replan_remaining(obs: Observation) -> str | None:
+    count = _fallback_offer(obs)
+    return f"re-plan the {count} fallback chunk(s) smaller and send them to the LLM again" if count else None
+
+
+# --------------------------------------------------------------------------- executors
+def _invalidate(ctx: ActionContext, phase: str, domain: dict[str, Any] | None = None) -> None:
+    """Mark ``phase`` for re-running (and merge ``domain`` facts) so the phases driven next redo it."""
+    manifest = ctx.run_dir.read_manifest()
+    phases = dict(manifest.phases)
+    if phase in phases:
+        phases[phase] = phases[phase].model_copy(update={"status": "invalidated"})
+    ctx.run_dir.commit(manifest.model_copy(update={"phases": phases, "domain": {**manifest.domain, **(domain or {})}}),
+                       ctx.lease)
+
+
+def reroute_to_asr(ctx: ActionContext) -> ActionOutcome:
+    manifest = ctx.manifest
+    rejected = list(manifest.domain.get("rejected_tracks", []))
+    route_ref = manifest.artifacts.get("route.decision")
+    if route_ref is not None:
+        decision = RouteDecision.model_validate(read_json(ctx.run_dir.path / route_ref.path))
+        if decision.track is not None:
+            rejected.append(decision.track.model_dump(mode="json"))
+    _invalidate(ctx, "route", {"rejected_tracks": rejected})
+    ctx.run_dir.telemetry(manifest.run_id).emit(REROUTE_TO_ASR, rejected_tracks=len(rejected),
+                                                cause=(manifest.failure or {}).get("code"))
+    return ActionOutcome(ActionResult(
+        action=REROUTE_TO_ASR, status="completed",
+        detail="subtitle track rejected; routing again (speech recognition unless another track fits)",
+    ), continue_phases=True)
+
+
+def retry_chunk(ctx: ActionContext) -> ActionOutcome:
+    reset = retry_fallback_chunks(ctx.run_dir, ctx.manifest, ctx.lease, ctx.args.get("chunk_id"))
+    _invalidate(ctx, "transform")
+    return ActionOutcome(ActionResult(action=RETRY_CHUNK, status="completed",
+                                      detail=f"{len(reset)} chunk(s) sent again", data={"chunks": reset}),
+                         continue_phases=True)
+
+
+def replan_remaining(ctx: ActionContext) -> ActionOutcome:
+    plan_id, plan_path = replan_fallback_chunks(ctx.run_dir, ctx.manifest, ctx.lease)
+    _invalidate(ctx, "transform", {REPLAN_PATH_KEY: plan_path, CURRENT_PLAN_KEY: plan_id})
+    return ActionOutcome(ActionResult(action=REPLAN_REMAINING, status="completed",
+                                      detail=f"fallback chunks re-planned as {plan_id}", data={"plan_id": plan_id}),
+                         continue_phases=True)
+
+
+ACTION_TABLE = ActionTable(domain=(
+    DomainAction(REROUTE_TO_ASR, "reject the subtitle track and transcribe the audio instead",
+                 executor=reroute_to_asr, offered=offer_reroute, automatic=True),
+    DomainAction(RETRY_CHUNK, "send the chunks that fell back to deterministic text to the LLM again "
+                 "(optionally only chunk_id)", executor=retry_chunk, offered=offer_retry_chunk,
+                 arguments=(("chunk_id", "one fallback chunk to send again (default: all of them)"),)),
+    DomainAction(REPLAN_REMAINING, "re-plan the fallback chunks smaller and send them to the LLM again",
+                 executor=replan_remaining, offered=offer_replan_remaining),
+))
