@@ -103,7 +103,7 @@ class RuntimeApi:
             PathNotAllowedError: a path outside the allowed roots.
         """
         if not run_ref or not run_ref.strip():
-            raise InvalidInputError("run_id is empty", hint="pass a run_id from create-run or a work_dir path")
+            raise InvalidInputError("run_id is empty", hint="pass the run_id the run was created with, or its work_dir path")
         candidate = self.runs_root / run_ref
         if "/" not in run_ref and os.sep not in run_ref:
             if (candidate / ".runtime_task.json").is_file():

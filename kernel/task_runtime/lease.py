@@ -126,7 +126,7 @@ class Lease:
                     raise LeaseHeldError(
                         f"run in {work_dir.name} is owned by pid {previous.pid} on {previous.host} "
                         f"(generation {previous.generation}, command {previous.command or '?'})",
-                        hint="wait for it to finish, pause it with apply-control, or resume-run once it has exited",
+                        hint="wait for it to finish, pause it ({action:pause}), or {resume} once it has exited",
                         details={
                             "owner_pid": previous.pid,
                             "owner_host": previous.host,
@@ -165,7 +165,7 @@ class Lease:
             raise LeaseLostError(
                 f"lease on {self.work_dir.name} was taken over (generation {generation} by pid "
                 f"{current.get('pid')}); this process (generation {self.record.generation}) must stop writing",
-                hint="another process now owns the run; inspect it instead",
+                hint="another process now owns the run; {inspect}",
             )
 
     def heartbeat(self) -> None:

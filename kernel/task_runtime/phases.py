@@ -253,7 +253,7 @@ class PhaseRunner:
         if decision.missing_inputs:
             raise PhaseFailedError(
                 f"phase {phase.name} cannot run: inputs {', '.join(decision.missing_inputs)} are missing",
-                hint="run the earlier phases first (advance-run with run_phase)",
+                hint="run the earlier phases first ({action:run_phase})",
                 details={"phase": phase.name, "missing": list(decision.missing_inputs)},
             )
         inputs, _ = gather_inputs(phase, manifest, self.params)

@@ -71,7 +71,7 @@ class RunDir:
         except FileNotFoundError:
             raise CorruptStateError(
                 f"{self.manifest_path} is missing although the run exists",
-                hint="the run was created by an interrupted create-run; create it again",
+                hint="the run's creation was interrupted; {new_run}",
                 details={"file": MANIFEST_FILE, "pointer": ""},
             ) from None
         for pointer, state in (("/state", manifest.state), ("/state_before_pause", manifest.state_before_pause)):
