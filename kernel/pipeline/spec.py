@@ -141,6 +141,9 @@ class TranscriptPipeline:
         chunks = facts.get("chunks")
         return {f"chunks_{status}": int(n) for status, n in chunks.items()} if isinstance(chunks, dict) else {}
 
+    def awaiting_input(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
+        return None
+
     def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
         plan_id = current_plan_id(manifest.domain)
         reset = reset_running_chunks(run_dir.path, plan_id, lease) if plan_id else []

@@ -271,5 +271,8 @@ class CommandEnvelope(Contract):
     phases: list[PhaseRow] | None = None
     artifacts: dict[str, str] | None = None
     outputs: dict[str, str] | None = None
+    # What the pipeline waits for from the caller before it can go on (e.g. a piece of work the caller
+    # does itself), exactly as the pipeline describes it; None when it waits for nothing.
+    awaiting_input: dict[str, Any] | None = None
     warnings: list[str] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)

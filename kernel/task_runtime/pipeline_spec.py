@@ -92,6 +92,11 @@ class PipelineSpec(Protocol):
         """Work-item counts to show with progress (e.g. items by status), from ``observe_domain``'s facts."""
         ...
 
+    def awaiting_input(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
+        """What the run waits for from the caller (a task the caller does itself), or None. Shown with
+        every command result while the run waits."""
+        ...
+
     def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
         """Repair domain state after a crash (e.g. work items left running); returns a summary."""
         ...

@@ -155,6 +155,7 @@ def envelope(
         next_step=evaluation.next_step,
         progress=progress(pipeline, manifest, obs),
         outputs=pipeline.output_paths(load_params(pipeline, task), settings, manifest) or None,
+        awaiting_input=None if obs.worker.running else pipeline.awaiting_input(run_dir, manifest),
         warnings=warnings,
         **extra,
     )

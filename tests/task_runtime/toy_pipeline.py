@@ -206,6 +206,9 @@ class ToyPipeline:
     def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
         return {}
 
+    def awaiting_input(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
+        return None
+
     def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
         return {}
 
