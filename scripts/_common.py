@@ -34,7 +34,9 @@ def run_json_command(body: Callable[[], dict[str, Any]]) -> int:
     try:
         result = body()
     except YTTError as exc:
-        emit({"ok": False, "error": exc.to_dict()})
+        from scripts.words import cli_error
+
+        emit({"ok": False, "error": cli_error(exc).to_dict()})
         return exc.exit_code
     emit({"ok": True, **result})
     return 0

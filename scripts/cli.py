@@ -33,6 +33,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel
@@ -40,10 +41,11 @@ from pydantic import BaseModel
 from kernel.pipeline import TranscriptPipeline
 from kernel.pipeline.intent import CliSpelling, TranscriptParams, intent_fields, literal_values
 from kernel.task_runtime.api import RuntimeApi
-from kernel.task_runtime.contracts import FINISHED_STATES, CommandEnvelope, NextStep, Progress, RunState, RuntimeAction
-from kernel.task_runtime.drive import DRIVE_WAIT_SECONDS, RunFailed, RunStopped, drive, next_step_of
+from kernel.task_runtime.contracts import FINISHED_STATES, CommandEnvelope, Progress, RunState, RuntimeAction
+from kernel.task_runtime.drive import DRIVE_WAIT_SECONDS, RunFailed, RunStopped, drive
 from kernel.task_runtime.errors import InvalidInputError, YTTError
 from kernel.task_runtime.views import detail_names
+from scripts.words import cli_error, cli_next_step
 
 _PIPELINE = TranscriptPipeline()
 DETAILS = detail_names(_PIPELINE)
@@ -160,45 +162,7 @@ def _is_int(annotation: Any) -> bool:
     return annotation is int or int in get_args(annotation)
 
 
-# --------------------------------------------------------------------------- next steps in CLI words
-def command_for(action: str, run_id: str) -> str:
-    """The CLI command that takes ``action`` on ``run_id``."""
-    if action == RuntimeAction.FINALIZE:
-        return f"yt-transcript finalize {run_id}"
-    if action == RuntimeAction.ACCEPT_DEGRADED:
-        return f"yt-transcript finalize {run_id} --accept-degraded"
-    if action in (RuntimeAction.RESUME, RuntimeAction.RUN_PHASE):
-        return f"yt-transcript resume {run_id}"
-    if action in (RuntimeAction.PAUSE, RuntimeAction.CANCEL):
-        return f"yt-transcript {action} {run_id}"
-    return f"yt-transcript advance {run_id} {action}"
-
-
-def cli_next_step(step: NextStep, run_id: str) -> str:
-    """The policy's next step in CLI words (commands and flags only)."""
-    if step.kind == "done":
-        return f"{step.reason}; `yt-transcript run SOURCE` starts a new run"
-    if step.kind in ("wait", "busy"):
-        return f"{step.reason}; `yt-transcript inspect {run_id}` follows it"
-    if step.kind == "act" and step.action is not None:
-        return f"{step.reason}: `{command_for(step.action, run_id)}` continues"
-    options = "; ".join(f"`{command_for(name, run_id)}`" for name in step.choices)
-    if not options:
-        return f"{step.reason}; `yt-transcript run SOURCE` starts a new run"
-    return f"{step.reason}. Choose: {options}"
-
-
-def cli_error(error: YTTError) -> YTTError:
-    """A drive-loop error with its hint in CLI words (the cause's own advice first)."""
-    step = next_step_of(error)
-    run_id = str(error.details.get("run_id") or "")
-    if step is None or not run_id:
-        return error
-    where = cli_next_step(step, run_id)
-    hint = f"{error.hint}; {where}" if error.hint else where
-    return YTTError(error.message, code=error.code, hint=hint, details=error.details, permanent=error.permanent)
-
-
+# --------------------------------------------------------------------------- driving a run
 def drive_cli(session: Session, run_id: str, notes: list[str], *, first_action: str | None = None) -> CommandEnvelope:
     """Drive ``run_id`` to the end with progress on stderr; notes (automatic remedies) are shown and kept."""
 
@@ -213,7 +177,11 @@ def drive_cli(session: Session, run_id: str, notes: list[str], *, first_action: 
             if envelope.state in FINISHED_STATES:
                 return envelope
         return drive(session.api, run_id, on_progress=session.display.update, on_note=note, accept_degraded=True)
-    except (RunFailed, RunStopped) as error:
+    except RunStopped as stopped:
+        if stopped.details.get("state") == RunState.AWAITING_INPUT:
+            return session.api.inspect_run(run_id)  # the caller writes the text: not an error
+        raise cli_error(stopped) from stopped
+    except RunFailed as error:
         raise cli_error(error) from error
 
 
@@ -317,7 +285,10 @@ class Session:
         return self._api
 
     def report_completed(self, envelope: CommandEnvelope, notes: list[str]) -> int:
+        """The result of a command that drove a run: the outputs, or the agent task it waits for."""
         self.display.finish()
+        if envelope.state == RunState.AWAITING_INPUT:
+            return self.report_awaiting(envelope, notes)
         if self.as_json:
             _json_line(self.out, {"run_id": envelope.run_id, "work_dir": envelope.work_dir,
                                   "state": envelope.state, "outputs": envelope.outputs or {},
@@ -330,6 +301,18 @@ class Session:
         if envelope.state == RunState.COMPLETED_DEGRADED:
             sys.stderr.write("done (degraded quality accepted)\n")
         self.out.write((outputs.get("markdown") or envelope.work_dir) + "\n")
+        return 0
+
+
+    def report_awaiting(self, envelope: CommandEnvelope, notes: list[str]) -> int:
+        task = envelope.awaiting_input or {}
+        if self.as_json:
+            _json_line(self.out, {"run_id": envelope.run_id, "work_dir": envelope.work_dir, "state": envelope.state,
+                                  "agent_task": task, "next_step": cli_next_step(envelope.next_step, envelope.run_id),
+                                  "warnings": [*notes, *envelope.warnings]})
+            return 0
+        sys.stderr.write(f"waiting for your text: {cli_next_step(envelope.next_step, envelope.run_id)}\n")
+        self.out.write(envelope.work_dir + "\n")
         return 0
 
 
@@ -365,6 +348,9 @@ def cmd_advance(session: Session) -> int:
     args = session.args
     session.run_id = args.run
     extra = {"chunk_id": args.chunk_id} if args.chunk_id else {}
+    if args.action == "submit_chunk":
+        raise InvalidInputError("submit a chunk with `yt-transcript submit-chunk RUN CHUNK_ID FILE`",
+                                code="invalid_option", details={"field": "action"})
     envelope = session.api.advance_run(args.run, action=args.action, wait_seconds=DRIVE_WAIT_SECONDS,
                                        on_progress=session.display.update, args=extra)
     notes: list[str] = []
@@ -389,6 +375,33 @@ def cmd_finalize(session: Session) -> int:
     if envelope.state not in FINISHED_STATES:
         envelope = drive_cli(session, envelope.run_id, [])
     return session.report_completed(envelope, [])
+
+
+def cmd_agent_task(session: Session) -> int:
+    """Print the task the run waits for (llm agent) as one JSON object; ``agent_task`` is null when none."""
+    envelope = session.api.inspect_run(session.args.run)
+    session.run_id = envelope.run_id
+    _json_line(session.out, {"run_id": envelope.run_id, "state": envelope.state, "agent_task": envelope.awaiting_input,
+                             "next_step": cli_next_step(envelope.next_step, envelope.run_id)})
+    return 0
+
+
+def cmd_submit_chunk(session: Session) -> int:
+    """Submit the text for the waiting chunk from FILE (``-``: stdin), then print the next task or the end."""
+    args = session.args
+    session.run_id = args.run
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {args.file}: {exc}", code="submission_unreadable",
+                                hint="pass a UTF-8 text file, or - to read the text from stdin") from exc
+    envelope = session.api.advance_run(args.run, action="submit_chunk", wait_seconds=DRIVE_WAIT_SECONDS,
+                                       args={"chunk_id": args.chunk_id, "text": text})
+    notes: list[str] = []
+    if envelope.state not in FINISHED_STATES and envelope.state != RunState.AWAITING_INPUT:
+        envelope = drive_cli(session, envelope.run_id, notes)
+    session.as_json = True
+    return session.report_completed(envelope, notes)
 
 
 def cmd_control(session: Session) -> int:
@@ -429,6 +442,8 @@ COMMANDS: dict[str, Callable[[Session], int]] = {
     "run": cmd_run,
     "resume": cmd_resume,
     "advance": cmd_advance,
+    "agent-task": cmd_agent_task,
+    "submit-chunk": cmd_submit_chunk,
     "finalize": cmd_finalize,
     "pause": cmd_control,
     "cancel": cmd_control,
@@ -464,8 +479,12 @@ def build_parser() -> argparse.ArgumentParser:
         "completion")
     advance = add("advance", "take one allowed action on a run (see `yt-transcript inspect RUN`), then drive it on")
     advance.add_argument("action", metavar="ACTION", choices=ACTIONS, help=f"one of: {', '.join(ACTIONS)}")
-    for name, description in ACTION_ARGUMENTS.items():
-        advance.add_argument("--" + name.replace("_", "-"), dest=name, metavar="ID", help=description)
+    advance.add_argument("--chunk-id", dest="chunk_id", metavar="ID", help=ACTION_ARGUMENTS["chunk_id"])
+    add("agent-task", "print the task a run with --llm agent waits for (one JSON object)", json_flag=False)
+    submit = add("submit-chunk", "submit your text for the waiting chunk of a run with --llm agent, then print "
+                 "the next task (one JSON object)", json_flag=False)
+    submit.add_argument("chunk_id", metavar="CHUNK_ID", help="the chunk_id of the task")
+    submit.add_argument("file", metavar="FILE", help="a UTF-8 file with your text, or - for stdin")
     add("pause", "pause a run at its next safe point (resume continues)")
     add("cancel", "cancel a run for good")
     finalize_cmd = add("finalize", "assemble and publish the outputs of a run at the quality gate")
@@ -476,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_error(exc: YTTError, session: Session | None) -> int:
     if session is not None:
         session.display.finish()
+    exc = cli_error(exc, session.run_id if session is not None else None)
     sys.stderr.write(f"error[{exc.code}]: {exc.message}\n")
     if exc.hint:
         sys.stderr.write(f"  hint: {exc.hint}\n")

@@ -41,7 +41,10 @@ ViolationCode = Literal[
     "empty_output",
     "replan_limit",
 ]
-ChunkStatus = Literal["pending", "running", "succeeded", "fallback", "failed", "superseded"]
+# awaiting_agent: a task for this chunk is handed to the calling agent; submitted: its answer is saved
+# and waits to be verified (both only with the agent as the writer).
+ChunkStatus = Literal["pending", "running", "succeeded", "fallback", "failed", "superseded", "awaiting_agent",
+                      "submitted"]
 FINAL_CHUNK_STATUSES: frozenset[str] = frozenset({"succeeded", "fallback"})
 
 
@@ -173,6 +176,24 @@ class Attempt(ContractModel):
     error: str | None = None  # error code or category when the request itself failed
 
 
+class AgentTurn(ContractModel):
+    """The task handed to the calling agent for one chunk (attempt ``attempt``) and, once given, its answer.
+
+    The rendered prompts are stored with it, so the same task comes back after a restart and reading it
+    needs neither the plan nor the document.
+    """
+
+    attempt: int = Field(ge=1)
+    kind: Literal["initial", "repair"]
+    violations: list[Violation] = Field(default_factory=list)
+    previous_output: str | None = None
+    operation: str | None = None
+    max_output_tokens: int | None = None
+    system: str | None = None
+    prompt: str | None = None
+    submission: str | None = None
+
+
 class ChunkState(ContractModel):
     """One chunk's state file: ``chunks/<plan_id>/<chunk_id>.json``.
 
@@ -193,6 +214,8 @@ class ChunkState(ContractModel):
     # The run's cumulative LLM usage when this state was written (counters only grow), so a resumed run
     # continues its budget and totals from the latest committed chunk instead of from zero.
     run_usage: dict[str, int] = Field(default_factory=dict)
+    writer: Literal["endpoint", "agent"] | None = None  # who wrote ``output`` when it is model text
+    agent_turn: AgentTurn | None = None  # only while the chunk waits for (or holds) an agent's answer
 
     @property
     def is_final(self) -> bool:

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..config import LLMProfile
 from ..task_runtime.errors import StopRequested
@@ -97,20 +97,35 @@ class _Loop:
 
 
 def process_plan(
-    ctx: PhaseContext, plan: Plan, plan_path: str, doc: NormalizedDocument, llm: LLMProfile | None
+    ctx: PhaseContext,
+    plan: Plan,
+    plan_path: str,
+    doc: NormalizedDocument,
+    llm: LLMProfile | None,
+    writer: Literal["endpoint", "agent"] | None = "endpoint",
 ) -> dict[str, Any]:
     """Run the loop (replanning as needed) and return the ``transform.result`` document.
 
+    ``writer`` is who rewrites the text: the ``llm`` endpoint, the calling ``agent`` (one task at a time,
+    see ``agent_loop``), or None for deterministic formatting.
+
     Raises:
         StopRequested: a pause/cancel was honoured between chunks (finished chunks are saved).
+        InputRequired: with the agent as writer, a chunk waits for the agent's answer.
     """
     usage: dict[str, int] = {}
     autotune: dict[str, Any] = {}
     replans: list[dict[str, Any]] = []
     statuses: dict[tuple[str, str], str] = {}
-    if llm is None or plan.path == "deterministic":
+    if llm is None or writer is None or plan.path == "deterministic":
+        writer = None
         loop = _Loop(ctx, plan, doc, statuses=statuses)
         _deterministic_pass(loop)
+    elif writer == "agent":
+        from .agent_loop import agent_pass
+
+        loop = _Loop(ctx, plan, doc, statuses=statuses)
+        agent_pass(ctx, plan, doc, loop.write, MAX_ATTEMPTS)
     else:
         from .budget import RunBudget
 
@@ -149,7 +164,8 @@ def process_plan(
         "plan_path": plan_path,
         "chunk_states": {cid: p.relative_to(ctx.run_dir.path).as_posix() for cid, p in states.items()},
         "counts": counts,
-        "llm_used": llm is not None and plan.path != "deterministic",
+        "llm_used": writer is not None,
+        "writer": writer,
         "usage": usage,
         "replans": replans,
         "autotune": autotune,
@@ -233,11 +249,56 @@ async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dic
     return totals()
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with one answer for a chunk (from an endpoint or the calling agent)."""
+
+    outcome: Literal["accept", "repair", "replan", "fallback"]
+    text: str  # the answer after sanitizing (what is kept, or shown back in a repair request)
+    violations: list[Violation]
+    truncated: bool = False
+    reason: str = ""
+
+
+def judge_answer(
+    plan: Plan,
+    chunk: ChunkSpec,
+    doc: NormalizedDocument,
+    raw_text: str,
+    finish_reason: str | None,
+    *,
+    previous_output: str | None,
+    truncated_before: int,
+    attempts_left: bool,
+) -> Verdict:
+    """Verify one answer and decide: accept it, ask for a repair, re-plan smaller, or fall back.
+
+    One rule set for every writer: a repeated truncation or a replan remedy asks for a replan; a
+    fallback remedy, the same rejected answer again, or no attempts left fall back; else repair.
+    """
+    from .verify import sanitize_output, verify_chunk_output
+
+    text = sanitize_output(raw_text)
+    verification = verify_chunk_output(plan, chunk, doc, text, finish_reason)
+    if verification.ok:
+        return Verdict("accept", text.strip(), [])
+    violations = verification.violations
+    truncated = any(v.code == "truncated" for v in violations)
+    if truncated and truncated_before + 1 >= TRUNCATIONS_BEFORE_REPLAN:
+        return Verdict("replan", text, violations, truncated, f"output of {chunk.chunk_id} truncated repeatedly")
+    if any(v.remedy == "replan" for v in violations):
+        return Verdict("replan", text, violations, truncated, f"{violations[0].code} on {chunk.chunk_id}")
+    # Checked after truncation: a cut-off answer repeated means the output budget is too small (a replan
+    # helps), while any other repeated answer would fail the same checks again.
+    if any(v.remedy == "fallback" for v in violations) or text == previous_output or not attempts_left:
+        return Verdict("fallback", text, violations, truncated)
+    return Verdict("repair", text, violations, truncated)
+
+
 async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMProfile) -> ChunkState | None:
     """Request, verify, repair; returns the final state, or None when the chunk awaits a replan."""
     from .llm_client import LLMCallError
     from .prompting import build_chunk_messages
-    from .verify import sanitize_output, verify_chunk_output
 
     plan = loop.plan
     attempts: list[Attempt] = []
@@ -265,34 +326,27 @@ async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMPro
                 continue  # e.g. an empty reply: ask again while attempts remain
             return loop.fallback(chunk, attempts, violations)
         loop.latencies.append(result.latency_s)
-        text = sanitize_output(result.text)
-        verification = verify_chunk_output(plan, chunk, loop.doc, text, result.finish_reason)
+        verdict = judge_answer(plan, chunk, loop.doc, result.text, result.finish_reason,
+                               previous_output=previous_output, truncated_before=truncated_here,
+                               attempts_left=number < MAX_ATTEMPTS)
         attempts.append(Attempt(number=number, kind=kind, finish_reason=result.finish_reason,
                                 prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-                                latency_s=round(result.latency_s, 3), violations=verification.violations))
-        if verification.ok:
+                                latency_s=round(result.latency_s, 3), violations=verdict.violations))
+        if verdict.outcome == "accept":
             state = ChunkState(plan_id=plan.plan_id, chunk_id=chunk.chunk_id, status="succeeded",
-                               attempts=attempts, output=text.strip(), output_origin="llm")
+                               attempts=attempts, output=verdict.text, output_origin="llm", writer="endpoint")
             # fsyncs block; keep the event loop free to drive the other requests meanwhile.
             await asyncio.to_thread(loop.write, state)
             return state
-        violations = verification.violations
-        repeated = text == previous_output
-        previous_output = text
-        if any(v.code == "truncated" for v in violations):
+        violations = verdict.violations
+        previous_output = verdict.text
+        if verdict.truncated:
             truncated_here += 1
             loop.truncations += 1
-            if truncated_here >= TRUNCATIONS_BEFORE_REPLAN:
-                loop.replan_reason = loop.replan_reason or f"output of {chunk.chunk_id} truncated repeatedly"
-                return None
-        if any(v.remedy == "replan" for v in violations):
-            loop.replan_reason = loop.replan_reason or f"{violations[0].code} on {chunk.chunk_id}"
+        if verdict.outcome == "replan":
+            loop.replan_reason = loop.replan_reason or verdict.reason
             return None
-        if any(v.remedy == "fallback" for v in violations):
-            break
-        if repeated:
-            # Checked after truncation: a cut-off answer repeated means the output budget is too small
-            # (a replan helps), while any other repeated answer would fail the same checks again.
+        if verdict.outcome == "fallback":
             break
     return loop.fallback(chunk, attempts, violations)
 

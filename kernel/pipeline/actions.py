@@ -6,6 +6,9 @@
 - ``retry_chunk`` (the caller's choice): the quality gate did not pass because chunks fell back to
   deterministic text; send them (or one, ``chunk_id``) to the LLM again as they were.
 - ``replan_remaining`` (the caller's choice): the same, but re-plan those chunks smaller first.
+- ``submit_chunk`` (the caller's, with ``llm="agent"``): the calling agent's text for the chunk whose task
+  is waiting (``chunk_id``, ``text``); it is saved, then judged by the chunk loop like an endpoint's reply,
+  which hands out the next task (a repair, or the next chunk).
 
 Every offer rule is a pure function of the observation (``Observation.domain`` holds the facts of
 ``observe_facts``); every executor runs in the background worker under the lease and asks the runtime to
@@ -17,16 +20,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..long_text.actions import replan_fallback_chunks, retry_fallback_chunks
-from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY
+from ..long_text.agent_loop import submit_answer
+from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY, current_plan_id
 from ..source.routing import REROUTABLE_SUBTITLE_FAILURES
 from ..task_runtime.actions import ActionContext, ActionOutcome, ActionTable, DomainAction
-from ..task_runtime.contracts import ActionResult, Observation
+from ..task_runtime.contracts import ActionResult, Observation, RunState
+from ..task_runtime.errors import InvalidInputError
 from ..task_runtime.store import read_json
 from ..transcript import RouteDecision
 
 REROUTE_TO_ASR = "reroute_to_asr"
 RETRY_CHUNK = "retry_chunk"
 REPLAN_REMAINING = "replan_remaining"
+SUBMIT_CHUNK = "submit_chunk"
 
 
 # --------------------------------------------------------------------------- offer rules
@@ -52,6 +58,14 @@ def offer_retry_chunk(obs: Observation) -> str | None:
 def offer_replan_remaining(obs: Observation) -> str | None:
     count = _fallback_offer(obs)
     return f"re-plan the {count} fallback chunk(s) smaller and send them to the LLM again" if count else None
+
+
+def offer_submit_chunk(obs: Observation) -> str | None:
+    chunk_id = obs.domain.get("awaiting_chunk")
+    if obs.state != RunState.AWAITING_INPUT or not chunk_id:
+        return None
+    return (f"chunk {chunk_id} waits for your text: write it as agent_task asks (the text only) and submit it "
+            f"with chunk_id={chunk_id}")
 
 
 # --------------------------------------------------------------------------- executors
@@ -98,6 +112,23 @@ def replan_remaining(ctx: ActionContext) -> ActionOutcome:
                          continue_phases=True)
 
 
+def submit_chunk(ctx: ActionContext) -> ActionOutcome:
+    chunk_id, text = ctx.args.get("chunk_id"), ctx.args.get("text")
+    if not isinstance(chunk_id, str) or not chunk_id or not isinstance(text, str):
+        raise InvalidInputError("submit_chunk needs chunk_id and text (the chunk's rewritten text)",
+                                code="missing_argument", details={"field": "text" if chunk_id else "chunk_id"})
+    plan_id = current_plan_id(ctx.manifest.domain)
+    if plan_id is None:
+        raise InvalidInputError("the run has no plan yet; no chunk waits for text", code="chunk_not_wanted",
+                                details={"chunk_id": chunk_id, "wanted_chunk_id": None})
+    saved = submit_answer(ctx.run_dir.path, plan_id, chunk_id, text, ctx.lease)
+    turn = saved.agent_turn
+    ctx.run_dir.telemetry(ctx.manifest.run_id).emit(SUBMIT_CHUNK, chunk_id=chunk_id, chars=len(text),
+                                                    attempt=turn.attempt if turn else None)
+    return ActionOutcome(ActionResult(action=SUBMIT_CHUNK, status="completed",
+                                      detail=f"text for chunk {chunk_id} saved; verifying it"), continue_phases=True)
+
+
 ACTION_TABLE = ActionTable(domain=(
     DomainAction(REROUTE_TO_ASR, "reject the subtitle track and transcribe the audio instead",
                  executor=reroute_to_asr, offered=offer_reroute, automatic=True),
@@ -106,4 +137,8 @@ ACTION_TABLE = ActionTable(domain=(
                  arguments=(("chunk_id", "one fallback chunk to send again (default: all of them)"),)),
     DomainAction(REPLAN_REMAINING, "re-plan the fallback chunks smaller and send them to the LLM again",
                  executor=replan_remaining, offered=offer_replan_remaining),
+    DomainAction(SUBMIT_CHUNK, "submit your text for the chunk agent_task asks for (llm='agent')",
+                 executor=submit_chunk, offered=offer_submit_chunk, background=False,
+                 arguments=(("chunk_id", "the chunk_id of agent_task"),
+                            ("text", "your text for the chunk: only the transformed text, no preamble"))),
 ))

@@ -26,7 +26,10 @@ from ..source.urls import is_url, validate_source_url
 from ..task_runtime.errors import InvalidInputError, PathNotAllowedError
 from ..transcript import AsrBackend
 
-LlmChoice = Literal["endpoint", "none"]  # endpoint: the configured OpenAI-compatible endpoint
+# endpoint: the configured OpenAI-compatible endpoint; agent: the calling agent writes each chunk (one task
+# at a time, verified like an endpoint's reply); none: deterministic formatting.
+LlmChoice = Literal["endpoint", "agent", "none"]
+Writer = Literal["endpoint", "agent"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,9 @@ class TranscriptParams(BaseModel):
         description="files to publish: md (the article, always), srt, vtt, json"),
         CliSpelling(metavar="FORMATS", separator=",")] = Field(default_factory=lambda: list(ALL_FORMATS))
     llm: Annotated[LlmChoice | None, Field(
-        description="who rewrites the text: endpoint (the configured OpenAI-compatible endpoint) or none "
-        "(deterministic formatting); default: endpoint when one is configured, else none"),
+        description="who rewrites the text: endpoint (the configured OpenAI-compatible endpoint), agent (you, "
+        "the caller: each chunk is handed to you as a task and your text is verified) or none (deterministic "
+        "formatting); default: endpoint when one is configured, else none"),
         CliSpelling(aliases=(("--no-llm", "none"),))] = None
     llm_profile: Annotated[str | None, Field(
         description="a named [llm_profiles.NAME] section of the config file (default: the [llm] section)"),
@@ -110,11 +114,12 @@ class TranscriptParams(BaseModel):
     def source_kind(self) -> Literal["url", "file"]:
         return "url" if is_url(self.source) else "file"
 
-    def uses_llm(self, settings: Settings) -> bool:
-        """Whether this run rewrites text with the endpoint (``llm`` unset: when one is configured)."""
-        if self.llm == "none":
-            return False
-        return settings.llm_profile(self.llm_profile).configured
+    def writer(self, settings: Settings) -> Writer | None:
+        """Who rewrites the text: the endpoint, the calling agent, or None (deterministic formatting).
+        Unset ``llm`` means the endpoint when one is configured."""
+        if self.llm in ("none", "agent"):
+            return None if self.llm == "none" else "agent"
+        return "endpoint" if settings.llm_profile(self.llm_profile).configured else None
 
     def preferred(self, settings: Settings) -> list[str]:
         langs = list(self.preferred_languages or settings.preferred_languages)
@@ -172,13 +177,22 @@ def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams
         params = TranscriptParams.model_validate(data)
     except ValidationError as exc:
         raise invalid_option(exc) from exc
-    settings.llm_profile(params.llm_profile)  # raises ConfigError for an unknown profile
-    if params.mode in ("translate", "bilingual") and not params.uses_llm(settings):
+    profile = settings.llm_profile(params.llm_profile)  # raises ConfigError for an unknown profile
+    if params.llm == "endpoint" and not profile.configured:
+        raise InvalidInputError(
+            "llm is endpoint, but no LLM endpoint is configured",
+            code="llm_not_configured",
+            hint="set YTT_LLM_BASE_URL and YTT_LLM_MODEL (and YTT_LLM_API_KEY) or an llm profile in the config "
+            "file, or let the calling agent write the text: {option:llm=agent}",
+            details={"field": "llm"},
+        )
+    if params.mode in ("translate", "bilingual") and params.writer(settings) is None:
         raise InvalidInputError(
             f"mode {params.mode} needs an LLM, and none is configured" if params.llm != "none"
             else f"mode {params.mode} needs an LLM, and llm is none",
             code="llm_required",
-            hint="set YTT_LLM_BASE_URL and YTT_LLM_MODEL (and YTT_LLM_API_KEY) or an llm profile in the config file",
+            hint="let the calling agent translate ({option:llm=agent}), or set YTT_LLM_BASE_URL and "
+            "YTT_LLM_MODEL (and YTT_LLM_API_KEY) or an llm profile in the config file",
             details={"field": "llm"},
         )
     return params

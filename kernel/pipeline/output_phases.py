@@ -36,7 +36,7 @@ class VerifyPhase(Phase):
 
     def config(self, params: TranscriptParams, settings: Any) -> dict[str, Any]:
         # Prices only change the report's cost line, so changing them re-runs this gate, not the LLM work.
-        return {"prices": settings.llm_profile(params.llm_profile).prices() if params.uses_llm(settings) else {}}
+        return {"prices": settings.llm_profile(params.llm_profile).prices() if params.writer(settings) == "endpoint" else {}}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from ..output.quality import evaluate_quality

@@ -60,7 +60,7 @@ class PreflightPhase(Phase):
         needs = ["url" if params.source_kind == "url" else "local_media"]
         if params.route != "subtitles":
             needs.append(params.asr_backend)
-        if params.uses_llm(settings):
+        if params.writer(settings) == "endpoint":
             needs.append("llm")
         return needs
 

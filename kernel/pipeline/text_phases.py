@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import LLMProfile, Settings
+from ..long_text.agent_loop import AGENT_PROFILE
 from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY
 from ..task_runtime.contracts import ArtifactRef
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
@@ -22,9 +23,13 @@ from .states import TranscriptState
 
 
 def effective_llm(params: TranscriptParams, settings: Settings) -> LLMProfile | None:
-    """The LLM profile this run uses, or None for deterministic formatting."""
-    if not params.uses_llm(settings):
+    """The LLM profile this run plans with: the endpoint's (with the run's budgets), the agent's task
+    sizes, or None for deterministic formatting."""
+    writer = params.writer(settings)
+    if writer is None:
         return None
+    if writer == "agent":
+        return AGENT_PROFILE
     profile = settings.llm_profile(params.llm_profile)
     updates: dict[str, Any] = {}
     if params.max_llm_requests is not None:
@@ -110,7 +115,8 @@ class TransformPhase(Phase):
         if current:  # a replan superseded the planned chunks; its plan file is in the work_dir
             plan_path = str(current)
             plan = read_model(ctx.run_dir.path / plan_path, Plan)
-        result = process_plan(ctx, plan, plan_path, doc, effective_llm(ctx.params, ctx.settings))
+        result = process_plan(ctx, plan, plan_path, doc, effective_llm(ctx.params, ctx.settings),
+                              writer=ctx.params.writer(ctx.settings))
         replanned = result["plan_path"] != inputs["plan.current"].path
         return PhaseResult(outputs={"transform.result": PhaseOutput.json(result, "transform.json")},
                            summary={k: v for k, v in result.items() if k in ("plan_id", "counts", "usage")},

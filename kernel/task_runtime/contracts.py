@@ -33,6 +33,7 @@ class RunState(StrEnum):
     PROCESSING = "processing"  # work is under way (pipelines may name the activity more precisely)
     READY = "ready"  # every phase up to the quality gate is done and the gate passed: finalize next
     AWAITING_DECISION = "awaiting_decision"  # the caller must choose (e.g. a degraded or failed gate)
+    AWAITING_INPUT = "awaiting_input"  # a phase waits for input only the caller can give (its request is shown)
     PAUSED = "paused"
     CANCELLED = "cancelled"
     FAILED = "failed"
@@ -78,7 +79,8 @@ class ArtifactRef(Contract):
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
-PhaseStatus = Literal["running", "succeeded", "failed", "interrupted", "invalidated"]
+# "waiting": the phase stopped because it needs input from the caller (it runs again once given).
+PhaseStatus = Literal["running", "succeeded", "failed", "interrupted", "invalidated", "waiting"]
 
 
 class PhaseRecord(Contract):

@@ -106,3 +106,11 @@ class StopRequested(YTTError):
     """Raised at a safe point when a pause or cancel was requested; finished work is already persisted."""
 
     code = "stop_requested"
+
+
+class InputRequired(YTTError):
+    """Raised by a phase that cannot go on until the caller gives it input; the phase has persisted
+    what it waits for (the pipeline shows it as ``awaiting_input``). Not a failure: the phase is recorded
+    as ``waiting`` and the run as ``awaiting_input``; it runs again once the input is given."""
+
+    code = "input_required"

@@ -5,7 +5,7 @@ end's commands or tools. Where it must name one, it uses a placeholder, and each
 placeholders in its own words (the MCP server in tools and arguments, the CLI in commands and flags):
 
     {option:NAME}           a run option (an intent field), e.g. {option:subtitle_encoding}
-    {option:NAME=VALUE}     a run option with a value, e.g. {option:llm=agent}
+    {option:NAME=VALUE}     a run option with a value, e.g. {option:mode=translate}
     {action:NAME}           take the allowed action NAME on this run
     {inspect}               look at the run (its state, phases and failure)
     {resume}                resume the run (recover it and continue)

@@ -15,7 +15,7 @@ from . import control
 from .actions import ActionContext
 from .clock import Clock
 from .contracts import ActionResult, Manifest, RunState, RuntimeAction, TaskSpec
-from .errors import StopRequested
+from .errors import InputRequired, StopRequested
 from .lease import Lease
 from .phases import Phase, PhaseRunner
 from .pipeline_spec import PipelineSpec, final_phases, gate_phases
@@ -42,6 +42,9 @@ class Jobs:
             manifest = self._run_phases(worker, run_dir, task, gate_phases(self.pipeline), manifest)
         except StopRequested:
             return self._honour_stop(worker, run_dir, RuntimeAction.RUN_PHASE)
+        except InputRequired as waiting:
+            return ActionResult(action=RuntimeAction.RUN_PHASE, status="completed",
+                                detail=f"waiting for input: {waiting.message}")
         transition = self._settle_at_gate(run_dir, manifest, worker.lease)
         return ActionResult(
             action=RuntimeAction.RUN_PHASE,
@@ -70,6 +73,8 @@ class Jobs:
                 self._settle_at_gate(run_dir, manifest, worker.lease)
         except StopRequested:
             return self._honour_stop(worker, run_dir, name)
+        except InputRequired:
+            pass  # the run waits for the caller's input; the action itself is done
         return result
 
     def job_finalize(self, worker: Worker, run_dir: RunDir, task: TaskSpec, accept_degraded: bool) -> ActionResult:
@@ -110,10 +115,12 @@ class Jobs:
 
     # ----------------------------------------------------------------- helpers of the jobs
     def _reopen(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> Manifest:
-        """Leave ``failed`` (a retry or a domain remedy): the next phase to run sets its own state."""
-        if manifest.state != RunState.FAILED:
+        """Leave ``failed`` (a retry or a domain remedy) or ``awaiting_input`` (the input was given): the
+        next phase to run sets its own state."""
+        if manifest.state not in (RunState.FAILED, RunState.AWAITING_INPUT):
             return manifest
-        manifest, _ = run_dir.transition(manifest, RunState.PROCESSING, "retrying after failure", lease)
+        reason = "retrying after failure" if manifest.state == RunState.FAILED else "input given"
+        manifest, _ = run_dir.transition(manifest, RunState.PROCESSING, reason, lease)
         return manifest
 
     def _settle_at_gate(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> Any:

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from .canonical import fingerprint_file, fingerprint_inputs, fingerprint_value
 from .clock import Clock
 from .contracts import ArtifactRef, Manifest, PhaseRecord, RunState
-from .errors import PhaseFailedError, StopRequested, YTTError
+from .errors import InputRequired, PhaseFailedError, StopRequested, YTTError
 from .faults import crash_point
 from .lease import Lease
 from .schemas import read_model
@@ -239,6 +239,7 @@ class PhaseRunner:
 
         Raises:
             StopRequested: a pause/cancel was honoured inside the phase (record: interrupted).
+            InputRequired: the phase waits for the caller's input (record: waiting; run: awaiting_input).
             PhaseFailedError: the phase raised (record: failed, run state: failed).
             LeaseLostError: another process took the run over; nothing more is written.
         """
@@ -306,6 +307,14 @@ class PhaseRunner:
             )
             manifest = self.run_dir.commit(_with_record(manifest, interrupted), self.lease)
             self.telemetry.emit("phase_interrupted", phase=phase.name)
+            raise
+        except InputRequired as waiting:
+            record = started.model_copy(update={"status": "waiting", "finished_at": self.clock.now().isoformat(),
+                                                "summary": waiting.details})
+            manifest = self.run_dir.commit(_with_record(manifest, record), self.lease)
+            self.telemetry.emit("phase_waiting", phase=phase.name, **waiting.details)
+            self.run_dir.transition(manifest, RunState.AWAITING_INPUT, f"phase {phase.name} waits for input",
+                                    self.lease)
             raise
         except Exception as exc:  # a phase failure must be recorded whatever it is
             error = exc.to_dict() if isinstance(exc, YTTError) else {"code": "internal_error", "message": repr(exc)}

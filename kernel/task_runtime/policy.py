@@ -10,9 +10,9 @@ Rules, in order:
    (``busy``);
 3. a pending cancel is completed by the next advance (it was already chosen: ``act`` cancel);
 4. a paused run: resume or cancel (``choose``);
-5. otherwise the phase and gate rules: retry a failed phase unless its cause is permanent; run due
-   phases; at the gate finalize (pass) or offer accept_degraded (degraded); plus the pipeline's domain
-   offers, plus pause and cancel;
+5. otherwise the phase and gate rules: a run awaiting input gets only the pipeline's offers (they give
+   the input); retry a failed phase unless its cause is permanent; run due phases; at the gate finalize
+   (pass) or offer accept_degraded (degraded); plus the pipeline's domain offers, plus pause and cancel;
 6. the next step is the first *automatic* allowed action (domain actions first, in table order, then
    run_phase, then finalize; after a failure only a domain remedy is taken by itself, a retry is the
    caller's choice); when there is none, the caller must choose among the allowed actions (pause is
@@ -88,11 +88,16 @@ def evaluate(obs: Observation, table: ActionTable) -> PolicyEvaluation:
         chosen = automatic[0]
         return result(NextStep(kind="act", action=chosen, reason=reasons[chosen]))
     choices = [name for name in allowed if name != PAUSE]
+    if obs.state == RunState.AWAITING_INPUT and domain_offers:
+        situation = next(iter(domain_offers.values()))  # the pipeline says what input it waits for
     return result(NextStep(kind="choose", must_choose=True, choices=choices, reason=situation))
 
 
 def _phase_rules(obs: Observation, allow: Callable[[str, str], None], reasons: dict[str, str]) -> str:
     """Allow the phase and gate actions; returns a sentence describing the situation (for ``choose``)."""
+    if obs.state == RunState.AWAITING_INPUT:
+        # Running the waiting phase again would only ask again: the pipeline's actions give the input.
+        return "the run waits for input that only the caller can give"
     if obs.state == RunState.FAILED or obs.failure is not None:
         failure = obs.failure
         where = f"phase {failure.phase}" if failure and failure.phase else "the last action"

@@ -79,7 +79,7 @@ async def test_the_server_offers_exactly_the_six_tools_with_output_schemas(api: 
         "source", "mode", "target_language", "output_dir", "work_dir"
     }
     advance = tools["advance-run"].input_schema["properties"]
-    assert set(advance) == {"run_id", "action", "chunk_id", "wait_seconds"}
+    assert set(advance) == {"run_id", "action", "chunk_id", "text", "wait_seconds"}
     actions = advance["action"]["anyOf"][0]["enum"]
     assert actions == api.pipeline.actions.names()  # every advertised action has an executor
     assert set(tools["finalize-run"].input_schema["properties"]) == {"run_id", "accept_degraded", "wait_seconds"}
