@@ -14,6 +14,7 @@ Invariants:
   it is never handed out again, and a submission for any chunk but the one waiting is refused.
 - Tasks are sized by the plan (``AGENT_PROFILE``) so a task with its context stays under
   ``AGENT_TASK_TOKENS``.
+- Crash point ``agent:<chunk_id>:<attempt>:handed`` follows the write of a task.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from ..config import LLMProfile
 from ..task_runtime.errors import InputRequired, InvalidInputError
+from ..task_runtime.faults import crash_point
 from ..task_runtime.lease import Lease
 from ..task_runtime.phases import PhaseContext
 from ..task_runtime.store import atomic_write_json
@@ -77,6 +79,7 @@ def _hand_out(ctx: PhaseContext, plan: Plan, chunk: ChunkSpec, doc: NormalizedDo
     atomic_write_json(chunk_state_path(ctx.run_dir.path, plan.plan_id, chunk.chunk_id), state.model_dump(mode="json"))
     ctx.emit("agent_task", chunk_id=chunk.chunk_id, attempt=turn.attempt, kind=turn.kind,
              violations=[v.code for v in turn.violations])
+    crash_point(f"agent:{chunk.chunk_id}:{turn.attempt}:handed")  # crash tests: after the task is saved
     return state
 
 

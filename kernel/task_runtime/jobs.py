@@ -57,10 +57,11 @@ class Jobs:
                           args: dict[str, Any]) -> tuple[ActionResult, bool]:
         """Execute the domain action ``name`` under ``lease``; returns its result and whether the phases
         should be driven on afterwards."""
-        manifest = self._reopen(run_dir, run_dir.read_manifest(), lease)
-        ctx = ActionContext(run_dir=run_dir, lease=lease, manifest=manifest, params=self._params(task),
-                            settings=self.settings, args=args)
+        ctx = ActionContext(run_dir=run_dir, lease=lease, manifest=run_dir.read_manifest(),
+                            params=self._params(task), settings=self.settings, args=args)
         outcome = self.pipeline.actions.domain_action(name).executor(ctx)
+        # Only an action that went through leaves failed / awaiting_input: a refused one changes nothing.
+        self._reopen(run_dir, run_dir.read_manifest(), lease)
         return outcome.result, outcome.continue_phases
 
     def job_domain(self, worker: Worker, name: str, run_dir: RunDir, task: TaskSpec,
