@@ -447,6 +447,23 @@ class RuntimeApi:
         telemetry.emit("recovery", **summary)
         return self._envelope("resume-run", run_dir, data={"recovery": summary})
 
+    # ----------------------------------------------------------------- shutdown
+    def shutdown(self, timeout: float = 10.0) -> list[str]:
+        """Stop this process's background work at its next safe point and wait for it (at most
+        ``timeout`` seconds in all). Runs keep their state and finished work; ``resume-run`` continues
+        them. Returns the run ids that were still working."""
+        working = [(run_id, worker) for run_id, worker in self._workers.items() if not worker.done.is_set()]
+        for _, worker in working:
+            worker.stop_for_shutdown()
+        deadline = self.clock.monotonic() + timeout
+        for _, worker in working:
+            worker.wait(max(0.0, deadline - self.clock.monotonic()))
+        return [run_id for run_id, _ in working]
+
+    def busy(self) -> bool:
+        """Whether background work of this process is still running."""
+        return any(not worker.done.is_set() for worker in self._workers.values())
+
     # ----------------------------------------------------------------- finalize
     def finalize_run(
         self,

@@ -8,7 +8,6 @@ or ``awaiting_decision`` (degraded or failed gate: the caller chooses).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from . import control
@@ -21,6 +20,8 @@ from .phases import Phase, PhaseRunner
 from .pipeline_spec import PipelineSpec, final_phases, gate_phases
 from .workdir import RunDir
 from .worker import Worker
+
+SHUTDOWN = "shutdown"  # the stop signal of a process that is shutting down (never a file)
 
 
 class Jobs:
@@ -145,7 +146,9 @@ class Jobs:
             run_dir.telemetry(task.run_id),
             self.clock,
         )
-        stop_signal: Callable[[], str | None] = lambda: control.stop_requested(run_dir.path)  # noqa: E731
+        def stop_signal() -> str | None:
+            return SHUTDOWN if worker.shutting_down.is_set() else control.stop_requested(run_dir.path)
+
         for phase in phases:
             signal = stop_signal()
             if signal is not None:
@@ -161,6 +164,10 @@ class Jobs:
 
     def _honour_stop(self, worker: Worker, run_dir: RunDir, action: str) -> ActionResult:
         manifest = run_dir.read_manifest()
+        if worker.shutting_down.is_set():
+            return ActionResult(action=action, status="stopped",
+                                detail="stopped at a safe point because this process is shutting down; "
+                                "finished work is kept and the run can be resumed")
         signal = control.stop_requested(run_dir.path)
         if signal == "cancel":
             _, transition = run_dir.transition(

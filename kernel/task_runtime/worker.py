@@ -26,6 +26,9 @@ class Worker:
         self.error: BaseException | None = None
         self.done = threading.Event()
         self.changed = threading.Condition()
+        # Set when this process is shutting down: the job stops at its next safe point, like a pause,
+        # but the run's state is left as it is (the phase is recorded interrupted; resume continues).
+        self.shutting_down = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"run-worker-{run_id}", daemon=True)
 
     def start(self) -> None:
@@ -59,6 +62,9 @@ class Worker:
 
     def wait(self, timeout: float) -> bool:
         return self.done.wait(timeout)
+
+    def stop_for_shutdown(self) -> None:
+        self.shutting_down.set()
 
     def wait_for_change(self, timeout: float) -> None:
         with self.changed:
