@@ -69,6 +69,9 @@ class TranscriptParams(BaseModel):
         CliSpelling(metavar="LANG,LANG", separator=",")] = None
     output_dir: Annotated[str | None, Field(description="folder for the published outputs"),
                           CliSpelling(metavar="DIR")] = None
+    subtitle_encoding: Annotated[str | None, Field(
+        description="the text encoding of a local subtitle file that is not UTF-8, when detection is unsure "
+        "(e.g. cp1252, utf-16-le, gbk)"), CliSpelling(metavar="ENCODING")] = None
     formats: Annotated[list[OutputFormat], Field(
         description="files to publish: md (the article, always), srt, vtt, json"),
         CliSpelling(metavar="FORMATS", separator=",")] = Field(default_factory=lambda: list(ALL_FORMATS))

@@ -210,6 +210,7 @@ class TranscribePhase(Phase):
             "language": params.source_language,
             "whisper": whisper if params.asr_backend == "whisper" else None,
             "deepgram_model": settings.deepgram.model if params.asr_backend == "deepgram" else None,
+            "subtitle_encoding": params.subtitle_encoding,
         }
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
@@ -226,12 +227,13 @@ class TranscribePhase(Phase):
 
     def _from_subtitles(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
                         info: SourceInfo) -> TranscriptSegments:
+        params: TranscriptParams = ctx.params
         from ..source.subtitles import assess_subtitle_usability, read_subtitle_file, subtitle_stats
 
         ref = inputs.get("source.subtitles")
         if ref is None:
             raise SourceError("route chose subtitles but no subtitle file was acquired", code="missing_input")
-        segments = read_subtitle_file(ctx.path_of(ref))
+        segments = read_subtitle_file(ctx.path_of(ref), params.subtitle_encoding)
         usability = assess_subtitle_usability(segments, info.duration)
         if not usability.usable:
             raise SourceError(

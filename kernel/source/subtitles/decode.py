@@ -90,7 +90,7 @@ def decode_subtitle_bytes(data: bytes, *, encoding: str | None = None, source_na
         raise SubtitleError(
             f"{source_name} contains NUL characters: it looks like UTF-16 text without a byte-order mark",
             code="subtitle_not_utf8",
-            hint="re-save the file as UTF-8, or pass its encoding explicitly (for example --encoding utf-16-le)",
+            hint="re-save the file as UTF-8, or give its encoding ({option:subtitle_encoding=utf-16-le})",
             details={"file": source_name},
         )
     return text
