@@ -17,7 +17,7 @@ from ..config import Settings
 from ..source.errors import SourceError
 from ..task_runtime.contracts import ArtifactRef, LifecycleState
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
-from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack, TranscriptSegments
+from ..transcript import RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
 from .intent import TranscriptParams
 
 if TYPE_CHECKING:
@@ -124,12 +124,12 @@ class RoutePhase(Phase):
         return {"preferred": params.preferred(settings), "backend": params.asr_backend, "force": params.route}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from ..source.routing import decide_route
+        from ..source.routing import decide_route, read_rejected_tracks
 
         params: TranscriptParams = ctx.params
         info = ctx.load_model(inputs["source.info"], SourceInfo)
         tracks = ctx.load_model(inputs["source.tracks"], SourceTracks)
-        rejected = [SubtitleTrack.model_validate(t) for t in ctx.domain.get("rejected_tracks", [])]
+        rejected = read_rejected_tracks(ctx.domain.get("rejected_tracks", []))
         force = "asr" if ctx.domain.get("force_asr") else params.route
         decision = decide_route(
             info, tracks, preferred_languages=params.preferred(ctx.settings), asr_backend=params.asr_backend,

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from ..config import Settings, load_settings
 from ..long_text.actions import replan_fallback_chunks, retry_fallback_chunks, transform_result
-from ..source.routing import REROUTABLE_SUBTITLE_FAILURES
+from ..source.routing import REROUTABLE_SUBTITLE_FAILURES, rejected_track_record
 from ..task_runtime.api import RuntimeApi
 from ..task_runtime.clock import Clock
 from ..task_runtime.contracts import Action, ActionResult, Manifest, Observation
@@ -119,7 +119,8 @@ class TranscriptPipeline:
     def domain_actions(self, obs: Observation) -> dict[Action, str]:
         actions: dict[Action, str] = {}
         if obs.domain.get("failure_code") in REROUTABLE_SUBTITLE_FAILURES:
-            actions[Action.REROUTE_TO_ASR] = "the subtitle track is not a usable transcript; transcribe the audio"
+            actions[Action.REROUTE_TO_ASR] = (f"the subtitle track cannot be used ({obs.domain['failure_code']}); "
+                                              "transcribe the audio")
         fallbacks = int(obs.domain.get("fallback_chunks", 0))
         if obs.gate_phase_done and obs.quality_status != "pass" and fallbacks and obs.domain.get("llm_used"):
             actions[Action.RETRY_CHUNK] = f"send the {fallbacks} chunk(s) that fell back to the LLM again"
@@ -159,7 +160,7 @@ class TranscriptPipeline:
         if route_ref is not None:
             decision = RouteDecision.model_validate(read_json(ctx.run_dir.path / route_ref.path))
             if decision.track is not None:
-                rejected.append(decision.track.model_dump(mode="json"))
+                rejected.append(rejected_track_record(decision.track, manifest.failure))
         phases = dict(manifest.phases)
         if "route" in phases:
             phases["route"] = phases["route"].model_copy(update={"status": "invalidated"})
