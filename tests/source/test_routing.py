@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from kernel.source.routing import RoutingError, decide_route, language_key, languages_match
+from kernel.source.routing import (
+    RoutingError,
+    decide_route,
+    language_key,
+    languages_match,
+    read_rejected_tracks,
+    rejected_track_record,
+)
 from kernel.source.ytdlp_info import info_to_source
 from kernel.transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack
 from tests.conftest import FIXTURES
@@ -273,6 +280,33 @@ def test_rejected_tracks_loaded_back_from_json_are_still_recognised() -> None:
     rejected = SubtitleTrack.model_validate(json.loads(json.dumps(tracks.subtitles[0].model_dump(mode="json"))))
 
     assert _route(_local_info("en"), tracks, ["en"], rejected_tracks=[rejected]).route == "asr"
+
+
+def test_the_failure_that_rejected_a_track_is_the_next_decisions_reason() -> None:
+    info, tracks = _youtube("youtube_no_captions")
+    track = _remote("en")
+    tracks = tracks.model_copy(update={"subtitles": [track]})
+    failure = {"phase": "acquire", "code": "subtitles_rate_limited", "hint": "transcribe the audio instead",
+               "message": "yt-dlp could not download https://youtu.be/x: Unable to download video subtitles for "
+                          "'en': HTTP Error 429: Too Many Requests"}
+    stored = json.loads(json.dumps([rejected_track_record(track, failure)]))  # as the run keeps it
+
+    decision = _route(info, tracks, ["en"], rejected_tracks=read_rejected_tracks(stored))
+
+    assert decision.route == "asr"
+    skipped = [reason for reason in decision.reasons if reason.startswith("skipped manual en subtitles")]
+    assert len(skipped) == 1
+    assert "subtitles_rate_limited" in skipped[0] and "HTTP Error 429" in skipped[0]
+
+
+def test_a_bare_rejected_track_from_an_older_run_still_reads() -> None:
+    tracks = SourceTracks(subtitles=[_sidecar("en")], has_audio=True)
+    old_record = tracks.subtitles[0].model_dump(mode="json")
+
+    decision = _route(_local_info("en"), tracks, ["en"], rejected_tracks=read_rejected_tracks([old_record]))
+
+    assert decision.route == "asr"
+    assert any("rejected earlier as not a usable transcript" in reason for reason in decision.reasons)
 
 
 # ---- forced routes ---------------------------------------------------------------------------------------
