@@ -43,7 +43,6 @@ from .ytdlp_errors import (
     RetryPolicy,
     _as_download_error,
     _with_retries,
-    classify_ytdlp_warning,
     empty_subtitle_error,
     subtitle_failure,
 )
@@ -166,19 +165,10 @@ def _run_ytdlp(url: str, options: dict[str, Any], settings: Settings, *, downloa
     try:
         with yt_dlp.YoutubeDL({**options, "logger": bridge}) as ydl:  # a copy: yt-dlp mutates its params
             info = ydl.extract_info(url, download=download)
-            _log_blocks(url, bridge.warnings)
             return dict(ydl.sanitize_info(info)) if isinstance(info, dict) else {}
     except yt_dlp.utils.YoutubeDLError as exc:
         raise _as_download_error(exc, url, settings, "download" if download else "open", scrub,
                                  bridge.warnings) from exc
-
-
-def _log_blocks(url: str, warnings: list[str]) -> None:
-    # A success can still hide a block (YouTube withholding PO-token captions): say so where logs are read.
-    for warning in dict.fromkeys(warnings):
-        code = classify_ytdlp_warning(warning)
-        if code is not None:
-            _log.warning("%s: %s (yt-dlp: %s)", url, code, warning[:300])
 
 
 def _fetch_bytes(url: str, settings: Settings) -> bytes:
@@ -288,7 +278,10 @@ def download_subtitles(url: str, track: SubtitleTrack, dest_dir: Path, settings:
             try:
                 return _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)])
             except DownloadError as exc:
-                raise subtitle_failure(exc, track.url) from exc
+                blocked = subtitle_failure(exc, track.url)
+                if blocked is exc:
+                    raise
+                raise blocked from exc
 
         info = _with_retries(attempt, retry or RetryPolicy())
         requested = info.get("requested_subtitles") or {}
@@ -320,7 +313,10 @@ def _download_unnamed_track(page_url: str, track: SubtitleTrack, target: Path, s
         try:
             return _fetch_bytes(track_url, settings)
         except DownloadError as exc:
-            raise subtitle_failure(exc, track_url, fetched_directly=True) from exc
+            blocked = subtitle_failure(exc, track_url, fetched_directly=True)
+            if blocked is exc:
+                raise
+            raise blocked from exc
 
     data = _with_retries(attempt, retry or RetryPolicy())
     if not data.strip():

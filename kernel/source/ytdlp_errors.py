@@ -2,9 +2,17 @@
 
 Invariants:
 - yt-dlp failures become ``DownloadError`` with a stable ``code``, ``retryable`` and a ``hint`` naming
-  what to do (cookies file, proxy, waiting). Only retryable failures (rate limits, network errors,
-  server errors) are retried, a bounded number of times with exponential backoff or the server's
-  ``Retry-After``; the sleep is injectable (``RetryPolicy``) so tests never wait.
+  what to do with options that exist (cookies from a browser or a cookies file, a proxy, a PO-token
+  provider plugin, the JavaScript runtime settings, the exact command that updates yt-dlp, or transcribing
+  the audio instead). Only retryable failures (rate limits, network errors, server errors) are retried, a
+  bounded number of times with exponential backoff or the server's ``Retry-After``; the sleep is
+  injectable (``RetryPolicy``) so tests never wait.
+- A message that names the block precisely (a bot check, members only, a failed JavaScript challenge)
+  beats the HTTP status, which beats a vague message; yt-dlp's warnings from the same call explain a vague
+  failure ("Requested format is not available" after "n challenge solving failed").
+- A failure of the subtitle file itself, while the page could be read, is a subtitle block
+  (``subtitle_failure``); the same refusal of the page keeps its page code, because the audio would be
+  refused as well.
 """
 
 from __future__ import annotations
@@ -122,6 +130,8 @@ _SUBTITLES_PO_TOKEN = r"subtitles require a po token|missing subtitles languages
 _PO_TOKEN = r"require a (?:gvs |player )?po token|po token (?:is )?required|po token which was not provided"
 _OUTDATED = (r"unable to extract|precondition check failed|nsig extraction failed|signature extraction failed|"
              r"failed to extract any player response|unable to decode n-parameter")
+_OUTDATED_WARNING = re.compile(r"precondition check failed|nsig extraction failed|signature extraction failed|"
+                               r"unable to decode n-parameter", re.I)
 
 # (code, retryable, pattern): the first match wins, so the specific shapes come before the generic ones
 # ("Private video. Sign in if you've been granted access" is unavailable, not a sign-in problem).
@@ -189,8 +199,15 @@ def classify_ytdlp_error(message: str) -> tuple[str, bool, str]:
 
 def classify_ytdlp_warning(message: str) -> str | None:
     """The block a yt-dlp warning reveals (``js_challenge_failed``, ``po_token_required``,
-    ``subtitles_po_token_required``, ``bot_check``, ``ytdlp_outdated``), or None for any other warning."""
-    code, _, _ = classify_ytdlp_error(_clean_message(message))
+    ``subtitles_po_token_required``, ``bot_check``, ``ytdlp_outdated``), or None for any other warning.
+
+    Only YouTube's own signs of an outdated yt-dlp count in a warning: extractors warn "Unable to extract"
+    about optional fields all the time.
+    """
+    cleaned = _clean_message(message)
+    code, _, _ = classify_ytdlp_error(cleaned)
+    if code == "ytdlp_outdated" and not _OUTDATED_WARNING.search(cleaned):
+        return None
     return code if code in _WARNING_CODES else None
 
 

@@ -133,8 +133,12 @@ def test_subtitle_blocks_are_the_codes_that_reroute_to_speech_recognition() -> N
 
 
 def test_a_warning_that_explains_nothing_leaves_the_failure_as_it_was() -> None:
+    # Both warnings as yt-dlp logs them (the second from extractor/common.py _search_regex, fatal=False).
+    optional_field = ("[generic] clip: unable to extract OpenGraph title; please report this issue on  "
+                      "https://github.com/yt-dlp/yt-dlp/issues?q= , filling out the appropriate issue template. "
+                      "Confirm you are on the latest version using  yt-dlp -U")
     code, _, _ = classify_failure("ERROR: [generic] clip: No video formats found!",
-                                  ["[generic] Falling back on generic information extractor"])
+                                  ["[generic] Falling back on generic information extractor", optional_field])
 
     assert code == "no_media"
 
