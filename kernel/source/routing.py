@@ -250,9 +250,11 @@ def decide_route(
     asr_backend: AsrBackend = "whisper",
     force: ForceRoute = "auto",
     rejected_tracks: Sequence[SubtitleTrack | RejectedTrack] | None = None,
+    source_notes: Sequence[str] = (),
 ) -> RouteDecision:
     """Choose subtitles or speech recognition for ``info``, with the reasons (a rejected track's reason
-    includes the failure that rejected it).
+    includes the failure that rejected it; ``source_notes``, what discovery says the site withheld, such
+    as captions YouTube keeps back without a PO token, are reasons too).
 
     Raises:
         RoutingError: ``no_usable_source`` when there is no audio and no usable track, ``no_subtitles``
@@ -262,7 +264,7 @@ def decide_route(
     preferred = [p for p in preferred_languages if language_key(p) is not None]
     rejected = [r if isinstance(r, RejectedTrack) else RejectedTrack(r) for r in rejected_tracks or []]
     rejected_ids = {track_identity(r.track): r for r in rejected}
-    reasons: list[str] = []
+    reasons: list[str] = [f"yt-dlp reported {note}" for note in source_notes]
 
     translations = [t for t in tracks.subtitles if t.is_translation]
     if translations:

@@ -27,6 +27,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from .ytdlp_errors import (
     RetryPolicy,
     _as_download_error,
     _with_retries,
+    classify_ytdlp_warning,
     empty_subtitle_error,
     subtitle_failure,
 )
@@ -159,12 +161,15 @@ def js_runtime_status(settings: Settings) -> JsRuntimeStatus:
 
 
 def _run_ytdlp(url: str, options: dict[str, Any], settings: Settings, *, download: bool,
-               scrub: list[str] | None = None) -> dict[str, Any]:
-    """One ``extract_info`` call; yt-dlp failures become classified ``DownloadError``s."""
+               scrub: list[str] | None = None, warnings: list[str] | None = None) -> dict[str, Any]:
+    """One ``extract_info`` call; yt-dlp failures become classified ``DownloadError``s. The call's yt-dlp
+    warnings are added to ``warnings`` when it succeeds."""
     bridge = _LoggingBridge()
     try:
         with yt_dlp.YoutubeDL({**options, "logger": bridge}) as ydl:  # a copy: yt-dlp mutates its params
             info = ydl.extract_info(url, download=download)
+            if warnings is not None:
+                warnings += bridge.warnings
             return dict(ydl.sanitize_info(info)) if isinstance(info, dict) else {}
     except yt_dlp.utils.YoutubeDLError as exc:
         raise _as_download_error(exc, url, settings, "download" if download else "open", scrub,
@@ -191,7 +196,18 @@ def _fetch_bytes(url: str, settings: Settings) -> bytes:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def discover_url(url: str, settings: Settings, *, retry: RetryPolicy | None = None) -> tuple[SourceInfo, SourceTracks]:
+@dataclass(frozen=True)
+class Discovery:
+    """What discovery found, and what yt-dlp said it left out: ``withheld`` holds one line per block its
+    warnings revealed (``"subtitles_po_token_required: ..."`` when YouTube's captions need a PO token and
+    yt-dlp dropped them), for the route's reasons."""
+
+    info: SourceInfo
+    tracks: SourceTracks
+    withheld: tuple[str, ...] = ()
+
+
+def discover(url: str, settings: Settings, *, retry: RetryPolicy | None = None) -> Discovery:
     """Read a URL's metadata and subtitle inventory without downloading media.
 
     Raises:
@@ -201,14 +217,36 @@ def discover_url(url: str, settings: Settings, *, retry: RetryPolicy | None = No
     """
     url = validate_source_url(url)
     options = {**_base_options(settings), "skip_download": True, "format": "bestaudio/best"}
-    info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=False), retry or RetryPolicy())
+    warnings: list[str] = []
+    info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=False, warnings=warnings),
+                         retry or RetryPolicy())
     if info.get("_type") in ("playlist", "multi_video") or info.get("entries") is not None:
         count = len(info.get("entries") or [])
         raise DownloadError(f"{url} is a playlist of {count} entries, not a single video", code="unsupported_url",
                             hint=_HINTS["unsupported_url"], details={"url": url})
     source_info, tracks = info_to_source(info, source_url=url)
     ensure_finished(source_info)
-    return source_info, tracks
+    return Discovery(source_info, tracks, tuple(withheld_notes(warnings)))
+
+
+def discover_url(url: str, settings: Settings, *, retry: RetryPolicy | None = None) -> tuple[SourceInfo, SourceTracks]:
+    """``discover`` without the withheld notes.
+
+    Raises:
+        InvalidURLError, DownloadError: as ``discover``.
+    """
+    found = discover(url, settings, retry=retry)
+    return found.info, found.tracks
+
+
+def withheld_notes(warnings: list[str]) -> list[str]:
+    """One line per block yt-dlp's ``warnings`` reveal, ``"<code>: <warning>"``, in order, without repeats."""
+    notes: dict[str, None] = {}
+    for warning in warnings:
+        code = classify_ytdlp_warning(warning)
+        if code is not None:
+            notes[f"{code}: {' '.join(warning.split())[:300]}"] = None
+    return list(notes)
 
 
 def ensure_finished(info: SourceInfo) -> None:

@@ -383,3 +383,20 @@ def test_fixture_files_hold_no_local_paths() -> None:
     for path in YTDLP_FIXTURES.glob("*.json"):
         text = path.read_text(encoding="utf-8")
         assert str(Path.home()) not in text and "/tmp/" not in text
+
+
+# ---- what discovery says the site withheld ---------------------------------------------------------------
+
+
+def test_captions_youtube_withheld_for_want_of_a_po_token_are_a_reason_of_the_route() -> None:
+    from kernel.source.ytdlp import withheld_notes
+
+    blocks = json.loads((YTDLP_FIXTURES / "youtube_blocks.json").read_text(encoding="utf-8"))["cases"]
+    warnings = next(case for case in blocks if case["id"] == "po-token-subtitles-discarded")["warnings"]
+    info, tracks = _youtube("youtube_no_captions")
+
+    decision = _route(info, tracks, ["en"], source_notes=withheld_notes([*warnings, *warnings]))
+
+    assert decision.route == "asr"
+    noted = [reason for reason in decision.reasons if "subtitles_po_token_required" in reason]
+    assert len(noted) == 1 and "PO token was not provided" in noted[0]

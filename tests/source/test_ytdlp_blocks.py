@@ -269,3 +269,26 @@ def test_an_unknown_browser_is_refused_before_yt_dlp_fetches_anything(site: Site
     assert caught.value.code == "config_error"
     assert caught.value.hint and "firefox" in caught.value.hint
     assert site.requests == []
+
+
+# ---- what discovery says was withheld --------------------------------------------------------------------
+
+
+def test_discovery_of_an_unblocked_page_notes_nothing_withheld(site: Site, settings: Settings) -> None:
+    from kernel.source.ytdlp import discover
+
+    found = discover(site.url("page-with-tracks.html"), settings)
+
+    assert found.withheld == ()  # the generic extractor's chatter is not a block
+    assert [t.language for t in found.tracks.subtitles] == ["en", "de"]
+
+
+def test_warnings_that_reveal_a_block_become_one_note_each() -> None:
+    from kernel.source.ytdlp import withheld_notes
+
+    warnings = [w for case in CASES for w in case.get("warnings", [])]
+
+    notes = withheld_notes([*warnings, "[generic] Falling back on generic information extractor"])
+
+    assert [note.split(":", 1)[0] for note in notes] == [
+        classify_ytdlp_warning(w) for w in dict.fromkeys(warnings) if classify_ytdlp_warning(w)]
