@@ -67,7 +67,7 @@ def choose_js_runtime(settings: Settings) -> JsRuntimeChoice:
         return JsRuntimeChoice("deno", path, "bundled deno")
     if chosen.js_runtime_path:
         return JsRuntimeChoice(chosen.js_runtime, str(Path(chosen.js_runtime_path).expanduser()),
-                               f"{chosen.js_runtime} ({Path(chosen.js_runtime_path).name}, configured)")
+                               f"{chosen.js_runtime} (configured path)")
     return JsRuntimeChoice(chosen.js_runtime, None, f"{chosen.js_runtime} (looked up by yt-dlp)")
 
 

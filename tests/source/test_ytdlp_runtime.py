@@ -69,7 +69,7 @@ def test_a_runtime_of_ones_own_is_handed_over_with_its_path_and_checked_by_ytdlp
 
     assert options["js_runtimes"] == {"node": {"path": str(node)}}  # only this runtime, not yt-dlp's default
     assert (status.version, status.supported, status.accepted) == ("22.3.0", True, True)
-    assert status.choice.label == "node (node, configured)"
+    assert status.choice.label == "node (configured path)"
 
 
 def test_a_named_runtime_without_a_path_is_left_to_ytdlps_own_lookup(tmp_path: Path) -> None:
