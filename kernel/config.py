@@ -14,7 +14,10 @@ Environment variables:
     YTT_LLM_BASE_URL, YTT_LLM_API_KEY, YTT_LLM_MODEL, YTT_LLM_PROFILE, YTT_LLM_CONCURRENCY
     YTT_WHISPER_MODEL       ``bundled:base`` (default), a model name, or a model directory
     DEEPGRAM_API_KEY, YTT_DEEPGRAM_BASE_URL
-    YTT_PROXY, YTT_COOKIES_FILE
+    YTT_PROXY, YTT_COOKIES_FILE, YTT_COOKIES_FROM_BROWSER
+    YTT_JS_RUNTIME          JavaScript runtime for yt-dlp's YouTube challenges: ``bundled`` (default: the deno
+                            binary of the ``deno`` package), ``deno``, ``node``, ``bun`` or ``quickjs``
+    YTT_JS_RUNTIME_PATH     that runtime's executable (default: yt-dlp looks for it)
     YTT_PREFERRED_LANGUAGES comma-separated language codes, most preferred first
 """
 
@@ -24,9 +27,9 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from .task_runtime.errors import InvalidInputError
 
@@ -91,7 +94,30 @@ class DeepgramSettings(_Section):
 class NetworkSettings(_Section):
     proxy: str | None = None
     cookies_file: str | None = None
+    # yt-dlp's --cookies-from-browser value: BROWSER[+KEYRING][:PROFILE][::CONTAINER], e.g. "firefox"
+    cookies_from_browser: str | None = None
     socket_timeout: float = Field(default=30.0, gt=0)
+
+
+JS_RUNTIMES = ("deno", "node", "bun", "quickjs")  # the runtimes yt-dlp can run its challenge solver with
+BUNDLED_JS_RUNTIME: Literal["bundled"] = "bundled"
+
+
+class YtdlpSettings(_Section):
+    """How yt-dlp solves YouTube's JavaScript challenges.
+
+    ``js_runtime = "bundled"`` is the deno binary installed with this project (the PyPI ``deno`` package);
+    a runtime name uses that runtime, at ``js_runtime_path`` when given, else wherever yt-dlp finds it.
+    """
+
+    js_runtime: Literal["bundled", "deno", "node", "bun", "quickjs"] = BUNDLED_JS_RUNTIME
+    js_runtime_path: str | None = None
+
+    @model_validator(mode="after")
+    def _path_needs_a_named_runtime(self) -> YtdlpSettings:
+        if self.js_runtime_path and self.js_runtime == BUNDLED_JS_RUNTIME:
+            raise ValueError("js_runtime_path needs js_runtime set to one of " + ", ".join(JS_RUNTIMES))
+        return self
 
 
 class Settings(_Section):
@@ -103,6 +129,7 @@ class Settings(_Section):
     whisper: WhisperSettings = Field(default_factory=WhisperSettings)
     deepgram: DeepgramSettings = Field(default_factory=DeepgramSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    ytdlp: YtdlpSettings = Field(default_factory=YtdlpSettings)
 
     @property
     def runs_dir(self) -> Path:
@@ -131,6 +158,8 @@ class Settings(_Section):
         data = self.model_dump(mode="json", exclude={"home", "allowed_roots"})
         for section in [data["llm"], data["deepgram"], *data["llm_profiles"].values()]:
             section["api_key"] = "set" if section.get("api_key") else None
+        if data["ytdlp"].get("js_runtime_path"):
+            data["ytdlp"]["js_runtime_path"] = Path(data["ytdlp"]["js_runtime_path"]).name
         return data
 
 
@@ -151,6 +180,9 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
         ("YTT_DEEPGRAM_BASE_URL", "deepgram", "base_url"),
         ("YTT_PROXY", "network", "proxy"),
         ("YTT_COOKIES_FILE", "network", "cookies_file"),
+        ("YTT_COOKIES_FROM_BROWSER", "network", "cookies_from_browser"),
+        ("YTT_JS_RUNTIME", "ytdlp", "js_runtime"),
+        ("YTT_JS_RUNTIME_PATH", "ytdlp", "js_runtime_path"),
     ]
     for var, section, key in mapping:
         if env.get(var):

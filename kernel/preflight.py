@@ -3,7 +3,11 @@
 Invariants:
 - Only the checks the requested needs call for are run; ``ytt_home`` and ``disk_space`` always run.
 - Fast and side-effect free beyond creating ``YTT_HOME``: no network request, no model loading (the
-  whisper check looks at files only), no subprocess other than ``ffmpeg -version``.
+  whisper check looks at files only), no subprocess other than ``ffmpeg -version`` and the JavaScript
+  runtime's ``--version``, run by yt-dlp's own runtime detection.
+- The ``url`` need reports yt-dlp (required: it imports and the yt-dlp settings are valid), its release age
+  (informative: older than ``YTDLP_STALE_AFTER_DAYS`` says how to update it) and the JavaScript runtime for
+  YouTube's challenges (informative: only YouTube needs it), as yt-dlp itself sees them.
 - Nothing secret and no machine path appears in a report: a key is reported as present or missing, a
   path by its last component, a URL by its scheme and host.
 - ``ok`` is true when every *required* check passed. Non-required checks (low disk space, an LLM that is
@@ -17,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import ClassVar, Literal, get_args
@@ -25,6 +30,12 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from .config import LLMProfile, Settings
+from .source.ytdlp_runtime import (
+    YTDLP_STALE_AFTER_DAYS,
+    YTDLP_UPDATE_COMMAND,
+    JsRuntimeStatus,
+    ytdlp_release_age_days,
+)
 from .task_runtime.errors import InvalidInputError, YTTError
 
 PREFLIGHT_SCHEMA_VERSION = 1
@@ -86,10 +97,12 @@ def run_preflight(
     *,
     require_llm: bool = False,
     llm_profile: str | None = None,
+    today: date | None = None,
 ) -> PreflightReport:
     """Run the checks ``needs`` call for (names from ``PreflightNeed``) and report them all.
 
-    ``require_llm`` makes the LLM configuration a required check (it implies the ``llm`` need).
+    ``require_llm`` makes the LLM configuration a required check (it implies the ``llm`` need); ``today``
+    (default: the local date) is what yt-dlp's release age is measured against.
 
     Raises:
         InvalidInputError: an unknown need (``unknown_preflight_need``), or ``llm_profile`` names no profile.
@@ -100,7 +113,7 @@ def run_preflight(
         checks.append(_check_ffmpeg())
         checks.append(_check_import("pyav", "av", "av", "PyAV"))
     if "url" in chosen:
-        checks.append(_check_import("yt_dlp", "yt_dlp", "yt-dlp", "yt-dlp"))
+        checks += _check_ytdlp(settings, today or date.today())
     if "whisper" in chosen:
         checks.append(_check_import("faster_whisper", "faster_whisper", "faster-whisper", "faster-whisper"))
         checks.append(_check_whisper_model(settings))
@@ -205,6 +218,61 @@ def _check_import(name: str, module: str, distribution: str, label: str) -> Pref
     except metadata.PackageNotFoundError:
         version = ""
     return PreflightCheck(name=name, ok=True, required=True, detail=f"{label}{version} imports")
+
+
+def _check_ytdlp(settings: Settings, today: date) -> list[PreflightCheck]:
+    checks = [_check_import("yt_dlp", "yt_dlp", "yt-dlp", "yt-dlp")]
+    if not checks[0].ok:
+        return checks
+    from .source.ytdlp import cookies_from_browser_option, js_runtime_status
+
+    if settings.network.cookies_from_browser:
+        try:
+            cookies_from_browser_option(settings.network.cookies_from_browser)
+        except YTTError as exc:
+            checks[0] = checks[0].model_copy(update={"ok": False, "detail": exc.message, "hint": exc.hint})
+    from yt_dlp.version import __version__
+
+    checks.append(ytdlp_release_check(str(__version__), today))
+    try:
+        checks.append(_check_js_runtime(js_runtime_status(settings)))
+    except Exception as exc:  # yt-dlp's detection must never break preflight; say what happened instead
+        checks.append(PreflightCheck(name="js_runtime", ok=False, required=False,
+                                     detail=f"yt-dlp's JavaScript runtime detection failed: {type(exc).__name__}: {exc}",
+                                     hint="Fix the yt-dlp settings above, or reinstall: pip install -e ."))
+    return checks
+
+
+def ytdlp_release_check(version: str, today: date) -> PreflightCheck:
+    """The ``ytdlp_release`` check: how old yt-dlp ``version`` (a date) is on ``today``; older than
+    ``YTDLP_STALE_AFTER_DAYS`` fails (informatively) with the update command as the hint."""
+    age = ytdlp_release_age_days(version, today)
+    update = f"Update yt-dlp in this environment: {YTDLP_UPDATE_COMMAND}"
+    if age is None:
+        return PreflightCheck(name="ytdlp_release", ok=False, required=False, hint=update,
+                              detail=f"yt-dlp {version}: its release date is unknown (not a dated release)")
+    if age > YTDLP_STALE_AFTER_DAYS:
+        return PreflightCheck(
+            name="ytdlp_release", ok=False, required=False, hint=update + " (YouTube changes often break older yt-dlp)",
+            detail=f"yt-dlp {version} is {age} days old (more than {YTDLP_STALE_AFTER_DAYS})")
+    return PreflightCheck(name="ytdlp_release", ok=True, required=False, detail=f"yt-dlp {version} is {age} days old")
+
+
+def _check_js_runtime(status: JsRuntimeStatus) -> PreflightCheck:
+    choice = status.choice
+    hint = ("Only YouTube needs it. Reinstall the project's dependencies for the bundled deno (pip install -e .), "
+            "or set YTT_JS_RUNTIME (deno, node, bun, quickjs) and YTT_JS_RUNTIME_PATH to a runtime yt-dlp supports")
+    if status.ok:
+        return PreflightCheck(
+            name="js_runtime", ok=True, required=False,
+            detail=f"{choice.label} {status.version}: yt-dlp accepts it for YouTube's challenges "
+            f"(solver scripts from the {status.solver_scripts})")
+    version = f" {status.version}" if status.version else ""
+    problems = "; ".join(p for p in (choice.problem, status.problem) if p) or "not accepted by yt-dlp"
+    if status.accepted and status.solver_scripts is None:
+        hint = f"Reinstall yt-dlp with its solver scripts: {YTDLP_UPDATE_COMMAND}"
+    return PreflightCheck(name="js_runtime", ok=False, required=False, hint=hint,
+                          detail=f"{choice.label}{version}: {problems}")
 
 
 def _check_whisper_model(settings: Settings) -> PreflightCheck:

@@ -112,6 +112,8 @@ class SourceTracks(DomainModel):
     subtitles: list[SubtitleTrack] = Field(default_factory=list)
     audio: list[AudioStream] = Field(default_factory=list)
     has_audio: bool = False
+    # What the site withheld, as discovery learned from yt-dlp ("<code>: <warning>"), for the route's reasons.
+    withheld: list[str] = Field(default_factory=list)
 
 
 class RouteDecision(DomainModel):

@@ -22,7 +22,7 @@ from typing import Any
 from ..long_text.actions import replan_fallback_chunks, retry_fallback_chunks
 from ..long_text.agent_loop import submit_answer
 from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY, current_plan_id
-from ..source.routing import REROUTABLE_SUBTITLE_FAILURES
+from ..source.routing import REROUTABLE_SUBTITLE_FAILURES, rejected_track_record
 from ..task_runtime.actions import ActionContext, ActionOutcome, ActionTable, DomainAction
 from ..task_runtime.contracts import ActionResult, Observation, RunState
 from ..task_runtime.errors import InvalidInputError
@@ -86,7 +86,7 @@ def reroute_to_asr(ctx: ActionContext) -> ActionOutcome:
     if route_ref is not None:
         decision = RouteDecision.model_validate(read_json(ctx.run_dir.path / route_ref.path))
         if decision.track is not None:
-            rejected.append(decision.track.model_dump(mode="json"))
+            rejected.append(rejected_track_record(decision.track, manifest.failure))
     _invalidate(ctx, "route", {"rejected_tracks": rejected})
     ctx.run_dir.telemetry(manifest.run_id).emit(REROUTE_TO_ASR, rejected_tracks=len(rejected),
                                                 cause=(manifest.failure or {}).get("code"))

@@ -17,7 +17,7 @@ from ..config import Settings
 from ..source.errors import SourceError
 from ..task_runtime.contracts import ArtifactRef
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
-from ..transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack, TranscriptSegments
+from ..transcript import RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
 from .intent import TranscriptParams
 from .states import TranscriptState
 
@@ -96,9 +96,10 @@ class DiscoverPhase(Phase):
         info: SourceInfo
         tracks: SourceTracks
         if params.source_kind == "url":
-            from ..source.ytdlp import discover_url
+            from ..source.ytdlp import discover
 
-            info, tracks = discover_url(params.source, ctx.settings, retry=_retry_policy(ctx))
+            found = discover(params.source, ctx.settings, retry=_retry_policy(ctx))
+            info, tracks = found.info, found.tracks.model_copy(update={"withheld": list(found.withheld)})
         else:
             from ..source.local import discover_local
 
@@ -127,15 +128,15 @@ class RoutePhase(Phase):
         return {"preferred": params.preferred(settings), "backend": params.asr_backend, "force": params.route}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from ..source.routing import decide_route
+        from ..source.routing import decide_route, read_rejected_tracks
 
         params: TranscriptParams = ctx.params
         info = ctx.load_model(inputs["source.info"], SourceInfo)
         tracks = ctx.load_model(inputs["source.tracks"], SourceTracks)
-        rejected = [SubtitleTrack.model_validate(t) for t in ctx.domain.get("rejected_tracks", [])]
+        rejected = read_rejected_tracks(ctx.domain.get("rejected_tracks", []))
         decision = decide_route(
             info, tracks, preferred_languages=params.preferred(ctx.settings), asr_backend=params.asr_backend,
-            force=params.route, rejected_tracks=rejected,
+            force=params.route, rejected_tracks=rejected, source_notes=tracks.withheld,
         )
         ctx.emit("route_decided", route=decision.route, language=decision.language, reasons=decision.reasons)
         return PhaseResult(outputs={"route.decision": PhaseOutput.json(decision, "route.json")},

@@ -11,9 +11,11 @@ tracks already rejected. The default order, best first:
 
 Invariants:
 - A machine translation (``is_translation``) is never chosen: it is not what was said.
-- A rejected track (its text was found unusable) is never chosen again; that is how the runtime's
-  ``reroute_to_asr`` works. Tracks are compared by identity (origin, kind, language, name, path,
-  stream), not by URL, because remote subtitle URLs carry expiring signatures.
+- A rejected track (its text was found unusable, or the site would not hand it over) is never chosen
+  again; that is how the runtime's ``reroute_to_asr`` works, and the failure that rejected it (code and
+  message, kept by ``rejected_track_record``) is part of the next decision's reasons. Tracks are
+  compared by identity (origin, kind, language, name, path, stream), not by URL, because remote
+  subtitle URLs carry expiring signatures.
 - Local tracks (sidecar, embedded) are ``kind="manual"``, so they take part like manual remote tracks.
 - Tracks in a language that is neither the video's nor preferred are used only when speech recognition
   is impossible (no audio) or subtitles were forced.
@@ -28,19 +30,23 @@ variant for its base language (``en`` matches ``en-US`` and ``en-GB``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ..transcript import AsrBackend, RouteDecision, SourceInfo, SourceTracks, SubtitleTrack
 from .errors import SourceError
 
 ForceRoute = Literal["auto", "subtitles", "asr"]  # "auto" routes by the rules above; the others force a path
 
+# A subtitle file the site will not hand over (rate limit, refusal, a PO token it wants, an empty body)
+# while the rest of the video may still be fetched; ``kernel.source.ytdlp_errors`` raises these.
+SUBTITLE_BLOCK_CODES: frozenset[str] = frozenset(
+    {"subtitles_rate_limited", "subtitles_forbidden", "subtitles_po_token_required", "subtitles_empty"})
 # Failure codes of the subtitle route after which transcribing the audio is the way out: the track turned
 # out not to be a usable transcript, or it cannot be fetched or read. The pipeline offers (and takes by
 # itself) ``reroute_to_asr`` for these when the source has audio; the failure becomes the route's reason.
-REROUTABLE_SUBTITLE_FAILURES: frozenset[str] = frozenset({"subtitles_unusable"})
+REROUTABLE_SUBTITLE_FAILURES: frozenset[str] = frozenset({"subtitles_unusable"}) | SUBTITLE_BLOCK_CODES
 
 _UNDETERMINED = {"", "und", "unk", "unknown", "zxx", "mis", "mul", "none", "n/a"}
 
@@ -136,6 +142,48 @@ def describe_track(track: SubtitleTrack) -> str:
 
 
 @dataclass(frozen=True)
+class RejectedTrack:
+    """A subtitle track the run gave up on, with the code and message of the failure that rejected it
+    (both None for a track rejected before reasons were kept)."""
+
+    track: SubtitleTrack
+    code: str | None = None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        if self.code is None:
+            return "rejected earlier as not a usable transcript"
+        return f"rejected earlier ({self.code}): {self.reason}" if self.reason else f"rejected earlier ({self.code})"
+
+
+_REASON_LIMIT = 400
+
+
+def rejected_track_record(track: SubtitleTrack, failure: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON a run keeps for a rejected track: the track and, when known, the failure that rejected it
+    (its ``code`` and ``message``, as a phase failure records them). ``read_rejected_tracks`` reads it."""
+    record: dict[str, Any] = {"track": track.model_dump(mode="json")}
+    if failure and failure.get("code"):
+        record["code"] = str(failure["code"])
+        if failure.get("message"):
+            record["reason"] = " ".join(str(failure["message"]).split())[:_REASON_LIMIT]
+    return record
+
+
+def read_rejected_tracks(records: Sequence[Mapping[str, Any]]) -> list[RejectedTrack]:
+    """Rejected tracks from ``rejected_track_record`` records; a bare track record (kept by runs from before
+    the reason was) reads as a track rejected as not a usable transcript."""
+    rejected: list[RejectedTrack] = []
+    for record in records:
+        if "track" in record:
+            rejected.append(RejectedTrack(SubtitleTrack.model_validate(record["track"]), record.get("code"),
+                                          record.get("reason")))
+        else:
+            rejected.append(RejectedTrack(SubtitleTrack.model_validate(dict(record))))
+    return rejected
+
+
+@dataclass(frozen=True)
 class _Tier:
     name: str
     accepts: Callable[[SubtitleTrack], bool]
@@ -200,9 +248,12 @@ def decide_route(
     preferred_languages: list[str],
     asr_backend: AsrBackend = "whisper",
     force: ForceRoute = "auto",
-    rejected_tracks: list[SubtitleTrack] | None = None,
+    rejected_tracks: Sequence[SubtitleTrack | RejectedTrack] | None = None,
+    source_notes: Sequence[str] = (),
 ) -> RouteDecision:
-    """Choose subtitles or speech recognition for ``info``, with the reasons.
+    """Choose subtitles or speech recognition for ``info``, with the reasons (a rejected track's reason
+    includes the failure that rejected it; ``source_notes``, what discovery says the site withheld, such
+    as captions YouTube keeps back without a PO token, are reasons too).
 
     Raises:
         RoutingError: ``no_usable_source`` when there is no audio and no usable track, ``no_subtitles``
@@ -210,8 +261,9 @@ def decide_route(
             the source has no audio.
     """
     preferred = [p for p in preferred_languages if language_key(p) is not None]
-    rejected_ids = {track_identity(t) for t in rejected_tracks or []}
-    reasons: list[str] = []
+    rejected = [r if isinstance(r, RejectedTrack) else RejectedTrack(r) for r in rejected_tracks or []]
+    rejected_ids = {track_identity(r.track): r for r in rejected}
+    reasons: list[str] = [f"yt-dlp reported {note}" for note in source_notes]
 
     translations = [t for t in tracks.subtitles if t.is_translation]
     if translations:
@@ -221,7 +273,7 @@ def decide_route(
         if track.is_translation:
             continue
         if track_identity(track) in rejected_ids:
-            reasons.append(f"skipped {describe_track(track)}: rejected earlier as not a usable transcript")
+            reasons.append(f"skipped {describe_track(track)}: {rejected_ids[track_identity(track)].describe()}")
             continue
         candidates.append(track)
 

@@ -1,18 +1,22 @@
 """yt-dlp behind one small interface: discover a URL, download its subtitles or its audio.
 
 Failure classification and retries live in ``ytdlp_errors``, the mapping of yt-dlp's info JSON in
-``ytdlp_info``; this module runs yt-dlp.
+``ytdlp_info``, the JavaScript runtime and yt-dlp's age in ``ytdlp_runtime``; this module runs yt-dlp.
 
 Invariants:
 - yt-dlp only ever sees http(s) URLs that passed ``validate_source_url``, with the fixed option set built
   by ``_base_options``: quiet, no progress bars, no playlists, no user-supplied exec or postprocessor
-  options. Every message yt-dlp produces goes to the ``logging`` module (``logtostderr`` as a backstop),
-  never to stdout, which is the MCP channel.
+  options, the network settings (proxy, cookies file, cookies from a browser) and exactly one JavaScript
+  runtime (``js_runtimes``; by default the bundled deno). Every message yt-dlp produces goes to the
+  ``logging`` module (``logtostderr`` as a backstop), never to stdout, which is the MCP channel; its
+  warnings are also kept per call, because they explain failures (a failed JavaScript challenge shows up
+  only as a warning before "Requested format is not available").
 - Downloads land in a temporary folder inside ``dest_dir`` and are renamed into place only when
   complete, so a crash never leaves a half file under a final name. A completed file is reused, not
   downloaded again; an interrupted audio download resumes from yt-dlp's ``.part`` file.
 - Every yt-dlp failure leaves as a classified ``DownloadError``; retryable ones are retried per
-  ``RetryPolicy`` (see ``ytdlp_errors``).
+  ``RetryPolicy`` (see ``ytdlp_errors``). A subtitle file the site refuses or sends empty while the page
+  itself can be read is a subtitle block (``routing.SUBTITLE_BLOCK_CODES``): the route's way out is the audio.
 """
 
 from __future__ import annotations
@@ -23,18 +27,29 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yt_dlp
 import yt_dlp.utils
 
-from ..config import Settings
+from ..config import ConfigError, Settings
 from ..task_runtime.store import atomic_copy, atomic_write_bytes
 from ..transcript import SourceInfo, SourceTracks, SubtitleTrack
 from .urls import validate_source_url
-from .ytdlp_errors import _HINTS, DownloadError, RetryPolicy, _as_download_error, _with_retries
+from .ytdlp_errors import (
+    _HINTS,
+    DownloadError,
+    RetryPolicy,
+    _as_download_error,
+    _with_retries,
+    classify_ytdlp_warning,
+    empty_subtitle_error,
+    subtitle_failure,
+)
 from .ytdlp_info import SUBTITLE_FORMATS, info_to_source
+from .ytdlp_runtime import JsRuntimeStatus, choose_js_runtime, inspect_js_runtime, js_runtimes_option
 
 _log = logging.getLogger(__name__)
 
@@ -50,7 +65,11 @@ _UNFINISHED_SUFFIXES = (".part", ".ytdl", ".temp", ".tmp")
 
 
 class _LoggingBridge:
-    """yt-dlp's ``logger`` parameter: everything goes to ``logging``, nothing to stdout."""
+    """yt-dlp's ``logger`` parameter: everything goes to ``logging``, nothing to stdout; warnings are also
+    kept in ``warnings`` (they explain failures)."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
 
     def debug(self, message: str) -> None:
         if message.startswith("[debug] "):
@@ -62,6 +81,7 @@ class _LoggingBridge:
         _log.info(message)
 
     def warning(self, message: str) -> None:
+        self.warnings.append(message)
         _log.warning(message)
 
     def error(self, message: str) -> None:
@@ -92,31 +112,82 @@ def _base_options(settings: Settings) -> dict[str, Any]:
         options["proxy"] = settings.network.proxy
     if settings.network.cookies_file:
         options["cookiefile"] = str(Path(settings.network.cookies_file).expanduser())
+    if settings.network.cookies_from_browser:
+        options["cookiesfrombrowser"] = cookies_from_browser_option(settings.network.cookies_from_browser)
+    choice = choose_js_runtime(settings)
+    if choice.problem:
+        _log.warning("%s; YouTube challenges may fail", choice.problem)
+    options["js_runtimes"] = js_runtimes_option(choice)
     return options
 
 
+_COOKIES_FROM_BROWSER = re.compile(r"""(?x)
+    (?P<name>[^+:]+)
+    (?:\s*\+\s*(?P<keyring>[^:]+))?
+    (?:\s*:\s*(?!:)(?P<profile>.+?))?
+    (?:\s*::\s*(?P<container>.+))?""")
+
+
+def cookies_from_browser_option(value: str) -> tuple[str, str | None, str | None, str | None]:
+    """yt-dlp's ``cookiesfrombrowser`` option from its command-line form ``BROWSER[+KEYRING][:PROFILE][::CONTAINER]``
+    (the grammar of yt-dlp's ``--cookies-from-browser``, checked against yt-dlp's own browser and keyring lists).
+
+    Raises:
+        ConfigError: the value does not parse, or names a browser or keyring yt-dlp does not support.
+    """
+    from yt_dlp.cookies import SUPPORTED_BROWSERS, SUPPORTED_KEYRINGS
+
+    match = _COOKIES_FROM_BROWSER.fullmatch(value.strip())
+    if match is None:
+        raise ConfigError(f"network.cookies_from_browser {value!r} is not BROWSER[+KEYRING][:PROFILE][::CONTAINER]",
+                          hint="set YTT_COOKIES_FROM_BROWSER to a browser name such as 'firefox' or 'chrome'")
+    browser, keyring, profile, container = match.group("name", "keyring", "profile", "container")
+    browser = browser.strip().lower()
+    if browser not in SUPPORTED_BROWSERS:
+        raise ConfigError(f"network.cookies_from_browser names an unsupported browser {browser!r}",
+                          hint="use one of: " + ", ".join(sorted(SUPPORTED_BROWSERS)))
+    if keyring is not None:
+        keyring = keyring.strip().upper()
+        if keyring not in SUPPORTED_KEYRINGS:
+            raise ConfigError(f"network.cookies_from_browser names an unsupported keyring {keyring!r}",
+                              hint="use one of: " + ", ".join(sorted(SUPPORTED_KEYRINGS)))
+    return browser, profile, keyring, container
+
+
+def js_runtime_status(settings: Settings) -> JsRuntimeStatus:
+    """What yt-dlp, given this project's options, says about the JavaScript runtime (offline; see
+    ``ytdlp_runtime.inspect_js_runtime``)."""
+    return inspect_js_runtime(choose_js_runtime(settings), {**_base_options(settings), "logger": _LoggingBridge()})
+
+
 def _run_ytdlp(url: str, options: dict[str, Any], settings: Settings, *, download: bool,
-               scrub: list[str] | None = None) -> dict[str, Any]:
-    """One ``extract_info`` call; yt-dlp failures become classified ``DownloadError``s."""
+               scrub: list[str] | None = None, warnings: list[str] | None = None) -> dict[str, Any]:
+    """One ``extract_info`` call; yt-dlp failures become classified ``DownloadError``s. The call's yt-dlp
+    warnings are added to ``warnings`` when it succeeds."""
+    bridge = _LoggingBridge()
     try:
-        with yt_dlp.YoutubeDL(dict(options)) as ydl:  # yt-dlp mutates its params
+        with yt_dlp.YoutubeDL({**options, "logger": bridge}) as ydl:  # a copy: yt-dlp mutates its params
             info = ydl.extract_info(url, download=download)
+            if warnings is not None:
+                warnings += bridge.warnings
             return dict(ydl.sanitize_info(info)) if isinstance(info, dict) else {}
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise _as_download_error(exc, url, settings, "download" if download else "open", scrub) from exc
+        raise _as_download_error(exc, url, settings, "download" if download else "open", scrub,
+                                 bridge.warnings) from exc
 
 
 def _fetch_bytes(url: str, settings: Settings) -> bytes:
     """GET ``url`` through yt-dlp's networking (same proxy, cookies and timeouts as extraction)."""
+    bridge = _LoggingBridge()
     try:
-        with yt_dlp.YoutubeDL(_base_options(settings)) as ydl:
+        with yt_dlp.YoutubeDL({**_base_options(settings), "logger": bridge}) as ydl:
             response = ydl.urlopen(url)
             try:
                 return bytes(response.read())
             finally:
                 response.close()
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise _as_download_error(exc, url, settings, "download", None) from exc
+        raise _as_download_error(exc, url, settings, "download", None, bridge.warnings) from exc
 
 
 
@@ -125,7 +196,18 @@ def _fetch_bytes(url: str, settings: Settings) -> bytes:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def discover_url(url: str, settings: Settings, *, retry: RetryPolicy | None = None) -> tuple[SourceInfo, SourceTracks]:
+@dataclass(frozen=True)
+class Discovery:
+    """What discovery found, and what yt-dlp said it left out: ``withheld`` holds one line per block its
+    warnings revealed (``"subtitles_po_token_required: ..."`` when YouTube's captions need a PO token and
+    yt-dlp dropped them), for the route's reasons."""
+
+    info: SourceInfo
+    tracks: SourceTracks
+    withheld: tuple[str, ...] = ()
+
+
+def discover(url: str, settings: Settings, *, retry: RetryPolicy | None = None) -> Discovery:
     """Read a URL's metadata and subtitle inventory without downloading media.
 
     Raises:
@@ -135,14 +217,36 @@ def discover_url(url: str, settings: Settings, *, retry: RetryPolicy | None = No
     """
     url = validate_source_url(url)
     options = {**_base_options(settings), "skip_download": True, "format": "bestaudio/best"}
-    info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=False), retry or RetryPolicy())
+    warnings: list[str] = []
+    info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=False, warnings=warnings),
+                         retry or RetryPolicy())
     if info.get("_type") in ("playlist", "multi_video") or info.get("entries") is not None:
         count = len(info.get("entries") or [])
         raise DownloadError(f"{url} is a playlist of {count} entries, not a single video", code="unsupported_url",
                             hint=_HINTS["unsupported_url"], details={"url": url})
     source_info, tracks = info_to_source(info, source_url=url)
     ensure_finished(source_info)
-    return source_info, tracks
+    return Discovery(source_info, tracks, tuple(withheld_notes(warnings)))
+
+
+def discover_url(url: str, settings: Settings, *, retry: RetryPolicy | None = None) -> tuple[SourceInfo, SourceTracks]:
+    """``discover`` without the withheld notes.
+
+    Raises:
+        InvalidURLError, DownloadError: as ``discover``.
+    """
+    found = discover(url, settings, retry=retry)
+    return found.info, found.tracks
+
+
+def withheld_notes(warnings: list[str]) -> list[str]:
+    """One line per block yt-dlp's ``warnings`` reveal, ``"<code>: <warning>"``, in order, without repeats."""
+    notes: dict[str, None] = {}
+    for warning in warnings:
+        code = classify_ytdlp_warning(warning)
+        if code is not None:
+            notes[f"{code}: {' '.join(warning.split())[:300]}"] = None
+    return list(notes)
 
 
 def ensure_finished(info: SourceInfo) -> None:
@@ -183,7 +287,9 @@ def download_subtitles(url: str, track: SubtitleTrack, dest_dir: Path, settings:
 
     Raises:
         InvalidURLError: the URL is not an allowed http(s) URL.
-        DownloadError: yt-dlp failed (classified code), or the track is no longer listed (``no_subtitles``).
+        DownloadError: yt-dlp failed (classified code); the subtitle file itself was refused or empty
+            (``subtitles_rate_limited``, ``subtitles_forbidden``, ``subtitles_po_token_required``,
+            ``subtitles_empty``); or the track is no longer listed (``no_subtitles``).
     """
     url = validate_source_url(url)
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -206,8 +312,16 @@ def download_subtitles(url: str, track: SubtitleTrack, dest_dir: Path, settings:
             "subtitlesformat": preferred_formats,
             "outtmpl": {"default": str(work / "subtitles.%(ext)s")},
         }
-        info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)]),
-                             retry or RetryPolicy())
+        def attempt() -> dict[str, Any]:
+            try:
+                return _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)])
+            except DownloadError as exc:
+                blocked = subtitle_failure(exc, track.url)
+                if blocked is exc:
+                    raise
+                raise blocked from exc
+
+        info = _with_retries(attempt, retry or RetryPolicy())
         requested = info.get("requested_subtitles") or {}
         for key in keys:
             entry = requested.get(key)
@@ -232,7 +346,19 @@ def _download_unnamed_track(page_url: str, track: SubtitleTrack, target: Path, s
                             hint="run discovery again, or choose speech recognition (route 'asr')",
                             details={"url": page_url})
     track_url = validate_source_url(track.url)
-    data = _with_retries(lambda: _fetch_bytes(track_url, settings), retry or RetryPolicy())
+
+    def attempt() -> bytes:
+        try:
+            return _fetch_bytes(track_url, settings)
+        except DownloadError as exc:
+            blocked = subtitle_failure(exc, track_url, fetched_directly=True)
+            if blocked is exc:
+                raise
+            raise blocked from exc
+
+    data = _with_retries(attempt, retry or RetryPolicy())
+    if not data.strip():
+        raise empty_subtitle_error(page_url, track_url)
     atomic_write_bytes(target, data)
     return target
 

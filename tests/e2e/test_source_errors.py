@@ -110,19 +110,22 @@ def test_a_subtitle_download_that_keeps_failing_resumes_without_redoing_discover
     talk_site: Site, tmp_path: Path
 ) -> None:
     env = environment(tmp_path)
-    talk_site.fail("talk.en.vtt", 429, times=3, headers=NO_WAIT)  # every attempt of the first run
+    # A server error passes (unlike a refused subtitle file, which reroutes to speech recognition).
+    talk_site.fail("talk.en.vtt", 503, headers=NO_WAIT)
 
     failed = cli("run", talk_site.url("talk-with-tracks.html"), "--output-dir", "out", "--json", cwd=tmp_path,
                  env=env)
 
     assert failed.returncode == 1, failed.stderr
     document = json_result(failed)
-    assert error_code(document) == "rate_limited"
+    assert error_code(document) == "download_failed"
     run_id = document["run_id"]
     before = inspect_run(run_id, cwd=tmp_path, env=env)
     assert (before["state"], before["data"]["failure"]["phase"]) == ("failed", "acquire")
-    assert talk_site.count("talk.en.vtt") == 3
+    assert "reroute_to_asr" not in before["allowed_actions"]  # a passing server error is worth resuming
+    assert talk_site.count("talk.en.vtt") == 9  # 3 bounded attempts, each with yt-dlp's own 2 retries
 
+    talk_site.clear_faults()
     resumed = cli("resume", run_id, "--json", cwd=tmp_path, env=env)
 
     assert resumed.returncode == 0, resumed.stderr

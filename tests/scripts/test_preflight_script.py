@@ -24,6 +24,16 @@ def test_passing_preflight_prints_the_report(capsys: pytest.CaptureFixture[str])
     assert document["report"]["needs"] == ["url", "subtitles"]
 
 
+def test_the_url_need_shows_the_js_runtime_ytdlp_accepts_and_ytdlps_age(capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = _run(capsys, "--needs", "url")
+    assert code == 0
+    checks = {check["name"]: check for check in document["report"]["checks"]}
+    assert checks["js_runtime"]["ok"] is True
+    assert checks["js_runtime"]["detail"].startswith("bundled deno ")
+    assert "yt-dlp accepts it" in checks["js_runtime"]["detail"]
+    assert "days old" in checks["ytdlp_release"]["detail"]
+
+
 def test_required_llm_missing_is_a_json_error_carrying_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, document = _run(capsys, "--needs", "url", "--require-llm")
     assert code == 1

@@ -133,6 +133,19 @@ def test_download_subtitles_in_a_missing_language_is_no_subtitles(site: Site, tm
     assert document["error"]["code"] == "no_subtitles"
 
 
+def test_a_refused_subtitle_file_is_reported_as_a_subtitle_block_with_the_way_out(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.fail("talk.en.vtt", 403)
+
+    code, document = _run(capsys, download.main, site.url("page-with-tracks.html"), "--subtitles",
+                          "--dest", str(tmp_path / "out"))
+
+    assert code == 1
+    assert document["error"]["code"] == "subtitles_forbidden"
+    assert "transcribe the audio instead" in document["error"]["hint"]
+
+
 def test_download_audio_writes_a_wav(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, document = _run(capsys, download.main, site.url("page-no-subs.html"), "--audio", "--dest", str(tmp_path / "a"))
 

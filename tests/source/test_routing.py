@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from kernel.source.routing import RoutingError, decide_route, language_key, languages_match
+from kernel.source.routing import (
+    RoutingError,
+    decide_route,
+    language_key,
+    languages_match,
+    read_rejected_tracks,
+    rejected_track_record,
+)
 from kernel.source.ytdlp_info import info_to_source
 from kernel.transcript import RouteDecision, SourceInfo, SourceTracks, SubtitleTrack
 from tests.conftest import FIXTURES
@@ -275,6 +282,33 @@ def test_rejected_tracks_loaded_back_from_json_are_still_recognised() -> None:
     assert _route(_local_info("en"), tracks, ["en"], rejected_tracks=[rejected]).route == "asr"
 
 
+def test_the_failure_that_rejected_a_track_is_the_next_decisions_reason() -> None:
+    info, tracks = _youtube("youtube_no_captions")
+    track = _remote("en")
+    tracks = tracks.model_copy(update={"subtitles": [track]})
+    failure = {"phase": "acquire", "code": "subtitles_rate_limited", "hint": "transcribe the audio instead",
+               "message": "yt-dlp could not download https://youtu.be/x: Unable to download video subtitles for "
+                          "'en': HTTP Error 429: Too Many Requests"}
+    stored = json.loads(json.dumps([rejected_track_record(track, failure)]))  # as the run keeps it
+
+    decision = _route(info, tracks, ["en"], rejected_tracks=read_rejected_tracks(stored))
+
+    assert decision.route == "asr"
+    skipped = [reason for reason in decision.reasons if reason.startswith("skipped manual en subtitles")]
+    assert len(skipped) == 1
+    assert "subtitles_rate_limited" in skipped[0] and "HTTP Error 429" in skipped[0]
+
+
+def test_a_bare_rejected_track_from_an_older_run_still_reads() -> None:
+    tracks = SourceTracks(subtitles=[_sidecar("en")], has_audio=True)
+    old_record = tracks.subtitles[0].model_dump(mode="json")
+
+    decision = _route(_local_info("en"), tracks, ["en"], rejected_tracks=read_rejected_tracks([old_record]))
+
+    assert decision.route == "asr"
+    assert any("rejected earlier as not a usable transcript" in reason for reason in decision.reasons)
+
+
 # ---- forced routes ---------------------------------------------------------------------------------------
 
 
@@ -349,3 +383,20 @@ def test_fixture_files_hold_no_local_paths() -> None:
     for path in YTDLP_FIXTURES.glob("*.json"):
         text = path.read_text(encoding="utf-8")
         assert str(Path.home()) not in text and "/tmp/" not in text
+
+
+# ---- what discovery says the site withheld ---------------------------------------------------------------
+
+
+def test_captions_youtube_withheld_for_want_of_a_po_token_are_a_reason_of_the_route() -> None:
+    from kernel.source.ytdlp import withheld_notes
+
+    blocks = json.loads((YTDLP_FIXTURES / "youtube_blocks.json").read_text(encoding="utf-8"))["cases"]
+    warnings = next(case for case in blocks if case["id"] == "po-token-subtitles-discarded")["warnings"]
+    info, tracks = _youtube("youtube_no_captions")
+
+    decision = _route(info, tracks, ["en"], source_notes=withheld_notes([*warnings, *warnings]))
+
+    assert decision.route == "asr"
+    noted = [reason for reason in decision.reasons if "subtitles_po_token_required" in reason]
+    assert len(noted) == 1 and "PO token was not provided" in noted[0]

@@ -151,7 +151,7 @@ _COOKIES = ("Use --cookies-from-browser or --cookies for the authentication. See
     [
         (f"ERROR: [youtube] kJQP7kiw5Fk: Sign in to confirm you’re not a bot. {_COOKIES}. Also see  https://github"
          ".com/yt-dlp/yt-dlp/wiki/Extractors#exporting-youtube-cookies  for tips on effectively exporting YouTube "
-         "cookies", "sign_in_required", False),
+         "cookies", "bot_check", False),
         (f"ERROR: [youtube] kJQP7kiw5Fk: Sign in to confirm your age. This video may be inappropriate for some "
          f"users. {_COOKIES}", "age_restricted", False),
         (f"ERROR: [youtube] kJQP7kiw5Fk: Private video. Sign in if you've been granted access to this video. "
@@ -176,7 +176,7 @@ _COOKIES = ("Use --cookies-from-browser or --cookies for the authentication. See
          "<HTTPError 429: Too Many Requests>)", "rate_limited", True),
         ("ERROR: unable to download video data: HTTP Error 403: Forbidden", "forbidden", False),
         ("ERROR: [youtube] kJQP7kiw5Fk: Join this channel to get access to members-only content like this video, "
-         "and other exclusive perks.", "sign_in_required", False),
+         "and other exclusive perks.", "members_only", False),
         ("ERROR: Unsupported URL: https://www.youtube.com/feed/history", "unsupported_url", False),
         ("ERROR: [youtube] kJQP7kiw5Fk: Requested format is not available. Use --list-formats for a list of "
          "available formats", "no_media", False),
@@ -201,12 +201,13 @@ def test_ytdlp_error_messages_are_classified(message: str, code: str, retryable:
 
 @pytest.mark.parametrize(
     ("code", "needle"),
-    [("sign_in_required", "YTT_COOKIES_FILE"), ("age_restricted", "YTT_COOKIES_FILE"),
-     ("geo_blocked", "YTT_PROXY"), ("rate_limited", "wait")],
+    [("bot_check", "YTT_COOKIES_FILE"), ("sign_in_required", "YTT_COOKIES_FROM_BROWSER"),
+     ("age_restricted", "YTT_COOKIES_FILE"), ("geo_blocked", "YTT_PROXY"), ("rate_limited", "wait")],
 )
 def test_hints_name_the_setting_that_fixes_the_failure(code: str, needle: str) -> None:
-    messages = {"sign_in_required": "Sign in to confirm you’re not a bot", "age_restricted": "confirm your age",
-                "geo_blocked": "not available in your country", "rate_limited": "HTTP Error 429"}
+    messages = {"bot_check": "Sign in to confirm you’re not a bot", "sign_in_required": "Login details are needed",
+                "age_restricted": "confirm your age", "geo_blocked": "not available in your country",
+                "rate_limited": "HTTP Error 429"}
 
     _, _, hint = classify_ytdlp_error(messages[code])
 
