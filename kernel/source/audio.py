@@ -67,7 +67,7 @@ def extract_audio_wav(src: Path, dest: Path, *, sample_rate: int = 16000, stream
         args,
         failure_code="audio_extract_failed",
         what="extract audio",
-        hint="Check that the file plays and has an audio stream (python -m scripts.probe FILE).",
+        hint="Check that the file plays and has an audio stream.",
     )
     return dest
 
@@ -88,7 +88,7 @@ def extract_subtitle_stream(src: Path, stream_index: int, dest: Path) -> Path:
         ["-map", f"0:{stream_index}", "-c:s", "webvtt", "-f", "webvtt"],
         failure_code="subtitle_extract_failed",
         what=f"extract subtitle stream {stream_index}",
-        hint="List the file's text subtitle streams with python -m scripts.probe FILE and pick one of them.",
+        hint="Pick one of the file's text subtitle streams (the run's source.tracks artifact lists them).",
     )
     return dest
 

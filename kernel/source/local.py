@@ -241,5 +241,5 @@ def _not_local(track: SubtitleTrack, why: str) -> MediaError:
     return MediaError(
         f"Subtitle track ({track.origin}, language {track.language or 'unknown'}) is not a local track: {why}",
         code="subtitle_track_not_local",
-        hint="Pick a track from the source.tracks of this local file (python -m scripts.probe FILE).",
+        hint="Pick a track from the source.tracks artifact of this local file.",
     )

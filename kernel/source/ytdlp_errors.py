@@ -90,7 +90,7 @@ _HINTS = {
     "po_token_required": f"YouTube wants a proof-of-origin (PO) token for this video's media: install {_POT_PLUGIN}, "
     "or use a signed-in session (YTT_COOKIES_FROM_BROWSER, YTT_COOKIES_FILE); then resume the run",
     "js_challenge_failed": "yt-dlp could not solve YouTube's JavaScript challenge, so the video's formats are "
-    "missing: check the runtime with `python -m scripts.preflight --needs url` (its js_runtime check); the "
+    "missing: the js_runtime line of the run's preflight report says which runtime yt-dlp uses; the "
     "default is the bundled deno (YTT_JS_RUNTIME=bundled), or set YTT_JS_RUNTIME (deno, node, bun, quickjs) and "
     "YTT_JS_RUNTIME_PATH to your own; if the runtime is accepted, update yt-dlp and its solver scripts: "
     f"{YTDLP_UPDATE_COMMAND}",

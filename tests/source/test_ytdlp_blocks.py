@@ -45,7 +45,7 @@ REMEDIES: dict[str, list[str]] = {
     "geo_blocked": ["YTT_PROXY"],
     "po_token_required": ["bgutil-ytdlp-pot-provider"],
     "subtitles_po_token_required": ["bgutil-ytdlp-pot-provider", "transcribe the audio instead"],
-    "js_challenge_failed": ["python -m scripts.preflight --needs url", "YTT_JS_RUNTIME", UPDATE_COMMAND],
+    "js_challenge_failed": ["js_runtime line of the run's preflight report", "YTT_JS_RUNTIME", UPDATE_COMMAND],
     "subtitles_rate_limited": ["transcribe the audio instead", "YTT_PROXY"],
     "subtitles_forbidden": ["transcribe the audio instead", "YTT_COOKIES_FROM_BROWSER", "bgutil-ytdlp-pot-provider"],
     "ytdlp_outdated": [UPDATE_COMMAND],
