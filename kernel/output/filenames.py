@@ -7,7 +7,8 @@ Invariants:
   same bytes (macOS would otherwise hand back NFD names).
 - The whole name is at most ``MAX_FILENAME_BYTES`` UTF-8 bytes; the title is shortened at a character
   boundary, never mid-character. The title part is never empty (``untitled``).
-- The article and its exports share one stem, so they sort together in a folder.
+- The article and its exports share one stem (``output_stem``), computed once with room for the longest
+  suffix, so a long title is shortened the same way for every file and they sort together in a folder.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import unicodedata
 
 MAX_FILENAME_BYTES = 180
+MAX_SUFFIX_BYTES = 32  # the longest suffix a run's files get: a distinguishing tag plus ".zh-Hant.bi.vtt"
 FALLBACK_TITLE = "untitled"
 UNDATED = "undated"
 
@@ -67,16 +69,22 @@ def sanitize_title(title: str, *, max_bytes: int = MAX_FILENAME_BYTES) -> str:
     return text
 
 
+def output_stem(upload_date: str | None, title: str, *, tag: str | None = None) -> str:
+    """``2024-05-01. How CPUs Work`` (or with ``tag``: ``2024-05-01. How CPUs Work [dQw4w9WgXcQ]``): the
+    name every file of a run shares before its suffix; it leaves room for ``MAX_SUFFIX_BYTES``."""
+    prefix = f"{normalize_upload_date(upload_date) or UNDATED}. "
+    tag_text = f" [{sanitize_title(tag, max_bytes=40)}]" if tag else ""
+    budget = MAX_FILENAME_BYTES - MAX_SUFFIX_BYTES - len(prefix.encode("utf-8")) - len(tag_text.encode("utf-8"))
+    return f"{prefix}{sanitize_title(title, max_bytes=budget)}{tag_text}"
+
+
 def article_filename(upload_date: str | None, title: str, *, extension: str = "md") -> str:
     """``2024-05-01. How CPUs Work.md``; ``undated. <title>.md`` without a date.
 
     Raises:
         ValueError: ``extension`` is not 1-10 ASCII letters or digits.
     """
-    suffix = "." + _checked_extension(extension)
-    prefix = f"{normalize_upload_date(upload_date) or UNDATED}. "
-    budget = MAX_FILENAME_BYTES - len(prefix.encode("utf-8")) - len(suffix.encode("utf-8"))
-    return f"{prefix}{sanitize_title(title, max_bytes=budget)}{suffix}"
+    return f"{output_stem(upload_date, title)}.{_checked_extension(extension)}"
 
 
 def export_filename(upload_date: str | None, title: str, extension: str) -> str:

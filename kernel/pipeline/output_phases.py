@@ -1,7 +1,8 @@
 """Output phases: ``verify`` (the document quality gate) and ``assemble`` (article and exports).
 
 Assembly is deterministic: the same inputs give byte-identical files, so a resumed run equals an
-uninterrupted one. Publishing the files to the output folder is done at finalize (``publish_outputs``).
+uninterrupted one. Publishing the files to the output folder is done at finalize (``publish_outputs``,
+which never replaces a file the run did not write: see ``kernel.output.publish``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 from .. import __version__
 from ..long_text.contracts import Plan
 from ..output.formats import OUTPUT_NAMES
+from ..output.publish import Publication, publish_files
 from ..task_runtime.contracts import ArtifactRef, Manifest
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
-from ..task_runtime.store import atomic_copy, read_json
+from ..task_runtime.store import read_json
 from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, TranscriptSegments
 from .intent import TranscriptParams
 from .states import TranscriptState
@@ -128,13 +130,14 @@ class AssemblePhase(Phase):
         return PhaseResult(outputs=outputs, summary={"files": [o.filename for o in outputs.values()]})
 
 
-def publish_outputs(run_path: Path, manifest: Manifest, output_dir: Path) -> dict[str, str]:
-    """Copy each ``output.*`` artifact into ``output_dir`` atomically; returns name -> file name."""
-    published: dict[str, str] = {}
-    for key, ref in sorted(manifest.artifacts.items()):
-        if not key.startswith("output."):
-            continue
-        source = run_path / ref.path
-        atomic_copy(source, output_dir / source.name)
-        published[key.removeprefix("output.")] = source.name
-    return published
+def output_sources(run_path: Path, manifest: Manifest) -> dict[str, Path]:
+    """Output name -> the assembled artifact file, for every ``output.*`` artifact."""
+    return {key.removeprefix("output."): run_path / ref.path for key, ref in sorted(manifest.artifacts.items())
+            if key.startswith("output.")}
+
+
+def publish_outputs(run_path: Path, manifest: Manifest, output_dir: Path, info: SourceInfo) -> Publication:
+    """Publish the assembled outputs under one stem that replaces nothing this run did not write."""
+    sources = output_sources(run_path, manifest)
+    stem = sources["markdown"].name.removesuffix(".md")
+    return publish_files(sources, stem, output_dir, tag=info.id or None, owned=manifest.output_fingerprints)

@@ -27,6 +27,7 @@ from ..long_text.chunk_files import (
 )
 from ..long_text.contracts import ChunkState, Plan
 from ..output.exports import JsonExport
+from ..output.publish import restore_files
 from ..output.quality import QualityReport
 from ..preflight import PreflightReport
 from ..task_runtime.actions import ActionTable
@@ -35,13 +36,14 @@ from ..task_runtime.clock import Clock
 from ..task_runtime.contracts import Manifest, RunState
 from ..task_runtime.lease import Lease
 from ..task_runtime.phases import Phase
-from ..task_runtime.pipeline_spec import DetailPage, QualityVerdict
+from ..task_runtime.pipeline_spec import DetailPage, Published, QualityVerdict
+from ..task_runtime.schemas import read_model
 from ..task_runtime.store import read_json
 from ..task_runtime.workdir import RunDir
 from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
 from .actions import ACTION_TABLE
 from .intent import TranscriptParams, parse_params
-from .output_phases import AssemblePhase, VerifyPhase, publish_outputs
+from .output_phases import AssemblePhase, VerifyPhase, output_sources, publish_outputs
 from .source_phases import AcquirePhase, DiscoverPhase, NormalizePhase, PreflightPhase, RoutePhase, TranscribePhase
 from .states import STATES
 from .text_phases import MergePhase, PlanPhase, TransformPhase
@@ -163,8 +165,14 @@ class TranscriptPipeline:
     def summarize_telemetry(self, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         return llm_request_summary(events)
 
-    def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> dict[str, str]:
-        return publish_outputs(run_dir.path, manifest, params.output_path(settings))
+    def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> Published:
+        info = read_model(run_dir.path / manifest.artifacts["source.info"].path, SourceInfo)
+        publication = publish_outputs(run_dir.path, manifest, params.output_path(settings), info)
+        return Published(files=publication.files, fingerprints=publication.fingerprints, notes=publication.notes)
+
+    def restore_outputs(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> list[str]:
+        return restore_files(output_sources(run_dir.path, manifest), manifest.outputs, manifest.output_fingerprints,
+                             params.output_path(settings))
 
     def output_paths(self, params: Any, settings: Any, manifest: Manifest) -> dict[str, str]:
         base: Path = params.output_path(settings)

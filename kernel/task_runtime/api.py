@@ -445,7 +445,19 @@ class RuntimeApi:
             if manifest.state == RunState.PAUSED:
                 run_dir.transition(manifest, manifest.state_before_pause or RunState.CREATED, "resumed", lease)
         telemetry.emit("recovery", **summary)
-        return self._envelope("resume-run", run_dir, data={"recovery": summary})
+        manifest = run_dir.read_manifest()
+        warnings = self._restore_outputs(run_dir, task, manifest) if manifest.state in FINISHED_STATES else []
+        return self._envelope("resume-run", run_dir, data={"recovery": summary}, warnings=warnings)
+
+    def _restore_outputs(self, run_dir: RunDir, task: TaskSpec, manifest: Manifest) -> list[str]:
+        """A finished run's published files are checked against what was written; missing ones come back."""
+        with Lease.acquire(run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds,
+                           command="restore-outputs"):
+            notes = self.pipeline.restore_outputs(run_dir, manifest, self.pipeline.load_params(task.params),
+                                                  self.settings)
+        if notes:
+            run_dir.telemetry(task.run_id).emit("outputs_restored", notes=notes)
+        return notes
 
     # ----------------------------------------------------------------- shutdown
     def shutdown(self, timeout: float = 10.0) -> list[str]:
@@ -486,7 +498,7 @@ class RuntimeApi:
         task = run_dir.read_task()
         manifest = run_dir.read_manifest()
         if manifest.state in FINISHED_STATES:
-            envelope = self._envelope("finalize-run", run_dir)
+            envelope = self._envelope("finalize-run", run_dir, warnings=self._restore_outputs(run_dir, task, manifest))
         else:
             run_dir.telemetry(task.run_id).emit("command", command="finalize-run", accept_degraded=accept_degraded)
             obs = self.observe(run_dir, task, manifest)

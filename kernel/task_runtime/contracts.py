@@ -114,6 +114,7 @@ class Manifest(Contract):
     phases: dict[str, PhaseRecord] = Field(default_factory=dict)
     artifacts: dict[str, ArtifactRef] = Field(default_factory=dict)
     outputs: dict[str, str] = Field(default_factory=dict)  # published file names, relative to output_dir
+    output_fingerprints: dict[str, str] = Field(default_factory=dict)  # published file name -> what was written
     failure: dict[str, Any] | None = None
     degraded_accepted: bool = False
     domain: dict[str, Any] = Field(default_factory=dict)  # small pipeline-owned facts; the runtime never reads them

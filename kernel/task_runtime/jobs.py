@@ -86,10 +86,11 @@ class Jobs:
             manifest = self._run_phases(worker, run_dir, task, final_phases(self.pipeline), manifest)
         except StopRequested:
             return self._honour_stop(worker, run_dir, action)
-        outputs = self.pipeline.publish(run_dir, manifest, self._params(task), self.settings)
+        published = self.pipeline.publish(run_dir, manifest, self._params(task), self.settings)
         worker.lease.check()
         manifest = run_dir.commit(
-            manifest.model_copy(update={"outputs": outputs, "degraded_accepted": accept_degraded}), worker.lease
+            manifest.model_copy(update={"outputs": published.files, "output_fingerprints": published.fingerprints,
+                                        "degraded_accepted": accept_degraded}), worker.lease
         )
         target = RunState.COMPLETED_DEGRADED if accept_degraded else RunState.COMPLETED
         _, transition = run_dir.transition(manifest, target, "finalized", worker.lease)
@@ -98,7 +99,7 @@ class Jobs:
             status="completed",
             detail="outputs assembled and published",
             transition=transition,
-            data={"outputs": outputs},
+            data={"outputs": published.files, "notes": published.notes},
         )
 
     # ----------------------------------------------------------------- resume a paused run (no worker)

@@ -37,6 +37,15 @@ class QualityVerdict:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Published:
+    """What publishing wrote: output name -> file name, file name -> fingerprint, and notes for the caller."""
+
+    files: dict[str, str]
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
 class DetailPage(Protocol):
     """An inspect detail page: read-only, paginated by an integer ``cursor``; returns JSON-ready data
     including ``next_cursor`` (None on the last page)."""
@@ -105,8 +114,13 @@ class PipelineSpec(Protocol):
         """The pipeline's own counts over the run's events (added to the runtime's summary)."""
         ...
 
-    def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> dict[str, str]:
-        """Copy the assembled outputs to their destination; returns output name -> file name."""
+    def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> Published:
+        """Copy the assembled outputs to their destination, never replacing a file the run did not write
+        (``manifest.output_fingerprints`` says what it wrote before)."""
+        ...
+
+    def restore_outputs(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> list[str]:
+        """For a finished run: publish again what is missing; returns notes (restored, edited, lost)."""
         ...
 
     def output_paths(self, params: Any, settings: Any, manifest: Manifest) -> dict[str, str]:

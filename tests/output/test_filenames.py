@@ -7,9 +7,11 @@ import pytest
 
 from kernel.output.filenames import (
     MAX_FILENAME_BYTES,
+    MAX_SUFFIX_BYTES,
     article_filename,
     export_filename,
     normalize_upload_date,
+    output_stem,
     sanitize_title,
 )
 
@@ -82,7 +84,7 @@ def test_long_cjk_title_is_capped_without_cutting_a_character() -> None:
     _assert_portable(name)
     stem = name.removesuffix(".md").removeprefix("2024-05-01. ")
     assert title.startswith(stem)
-    assert len(name.encode("utf-8")) > MAX_FILENAME_BYTES - 3  # shortened, not emptied
+    assert MAX_FILENAME_BYTES - MAX_SUFFIX_BYTES - 3 < len(name.encode("utf-8")) <= MAX_FILENAME_BYTES
 
 
 def test_long_title_is_not_cut_between_a_letter_and_its_accent() -> None:
@@ -90,6 +92,14 @@ def test_long_title_is_not_cut_between_a_letter_and_its_accent() -> None:
     title = "x\u0323" * 20
     cut = sanitize_title(title, max_bytes=49)  # 16 whole pairs are 48 bytes; 49 would split the 17th
     assert cut == "x\u0323" * 16
+
+
+def test_a_long_title_gives_every_file_the_same_stem() -> None:
+    title = "A very long title about compilers, linkers and loaders " * 6
+    stems = {export_filename(None, title, ext).rsplit(".", 1)[0] for ext in ("md", "srt", "vtt", "json")}
+    assert len(stems) == 1
+    tagged = output_stem(None, title, tag="dQw4w9WgXcQ")
+    assert tagged.endswith(" [dQw4w9WgXcQ]") and len((tagged + ".zh-Hant.bi.vtt").encode()) <= MAX_FILENAME_BYTES
 
 
 def test_exports_share_the_article_stem() -> None:

@@ -26,7 +26,7 @@ from kernel.task_runtime.contracts import ActionResult, ArtifactRef, Manifest
 from kernel.task_runtime.errors import InvalidInputError, YTTError
 from kernel.task_runtime.lease import Lease
 from kernel.task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
-from kernel.task_runtime.pipeline_spec import DetailPage, QualityVerdict
+from kernel.task_runtime.pipeline_spec import DetailPage, Published, QualityVerdict
 from kernel.task_runtime.store import atomic_copy, read_json
 from kernel.task_runtime.workdir import RunDir
 
@@ -215,11 +215,14 @@ class ToyPipeline:
     def summarize_telemetry(self, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         return {"counted": sum(1 for e in events if e.get("event") == "phase_succeeded" and e.get("phase") == "count")}
 
-    def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> dict[str, str]:
+    def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> Published:
         assert self.output_dir is not None
         ref = manifest.artifacts["output.text"]
         atomic_copy(run_dir.path / ref.path, self.output_dir / "result.txt")
-        return {"text": "result.txt"}
+        return Published(files={"text": "result.txt"})
+
+    def restore_outputs(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> list[str]:
+        return []
 
     def output_paths(self, params: Any, settings: Any, manifest: Manifest) -> dict[str, str]:
         assert self.output_dir is not None
