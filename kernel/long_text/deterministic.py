@@ -212,22 +212,38 @@ def has_multiple_speakers(doc: NormalizedDocument) -> bool:
     return len({s.speaker for s in doc.sentences if s.speaker}) > 1
 
 
+def _range_context(doc: NormalizedDocument, start: int, end: int) -> tuple[Sentence | None, bool]:
+    sentences = doc.sentences
+    following = sentences[end] if end < len(sentences) else None
+    starts = start == 0 or closes_sentence(sentences[start - 1], sentences[start])
+    return following, starts
+
+
 def format_range(doc: NormalizedDocument, start: int, end: int) -> str:
     """Sentences ``start..end-1`` of the document as paragraphs, with speakers when the doc has several.
 
     This is a chunk's deterministic text: the prompt's source, the verification reference and the
     fallback output all use it, so they agree.
     """
-    sentences = doc.sentences
-    following = sentences[end] if end < len(sentences) else None
-    starts = start == 0 or closes_sentence(sentences[start - 1], sentences[start])
+    following, starts = _range_context(doc, start, end)
     return format_sentences(
-        sentences[start:end],
+        doc.sentences[start:end],
         doc.language,
         show_speakers=has_multiple_speakers(doc),
         following=following,
         starts_sentence=starts,
     )
+
+
+def range_paragraph_starts(doc: NormalizedDocument, start: int, end: int) -> list[int]:
+    """The document index of the first sentence of each paragraph ``format_range(doc, start, end)`` writes."""
+    following, _ = _range_context(doc, start, end)
+    sentences = doc.sentences[start:end]
+    starts: list[int] = []
+    for paragraph in group_paragraphs(sentences, _closing(sentences, following)):
+        if any(sentence.text.strip() for sentence in paragraph):
+            starts.append(paragraph[0].index)
+    return starts
 
 
 def heading_text(title: str) -> str:

@@ -37,6 +37,8 @@ class TranscriptParams(BaseModel):
     glossary: list[str] = Field(default_factory=list)
     max_llm_requests: int | None = Field(default=None, ge=1)
     max_llm_tokens: int | None = Field(default=None, ge=1)
+    # Source times in the article: on section headings (default), also on every paragraph, or none.
+    timestamps: Literal["sections", "paragraphs", "none"] = "sections"
 
     @field_validator("target_language", "source_language")
     @classmethod
@@ -133,5 +135,6 @@ def _option_hint(field: str) -> str:
         "route": "use one of: auto, subtitles, asr",
         "asr_backend": "use one of: whisper, deepgram",
         "outputs": "choose from: markdown, srt, vtt, json",
+        "timestamps": "use one of: sections, paragraphs, none",
     }
     return hints.get(field.split(".")[0], "see `yt-transcript run --help` for accepted values")

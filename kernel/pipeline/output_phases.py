@@ -58,6 +58,7 @@ class VerifyPhase(Phase):
             source_language=doc.language,
             target_language=params.target_language,
             transcript_origin=doc.origin,
+            source_unpunctuated=doc.stats.get("sentence_split") == "pauses",
         )
         ctx.emit("quality_gate", status=report.status, reasons=report.reasons)
         return PhaseResult(outputs={"quality.report": PhaseOutput.json(report, "quality.json")},
@@ -107,6 +108,7 @@ class AssemblePhase(Phase):
             transcript_source=transcript_source_label(transcript, decision, ctx.settings),
             generator=GENERATOR, mode=params.mode, target_language=params.target_language,
             quality_status=str(quality.get("status")),
+            speakers=int(doc.stats.get("speakers", 0)),
         )
         outputs = {"output.markdown": PhaseOutput.text(article, article_filename(info.upload_date, info.title))}
         if "srt" in params.outputs:
