@@ -282,6 +282,9 @@ def chapter_starts(sentences: Sequence[Sentence]) -> list[bool]:
 def format_document(doc: NormalizedDocument, chapter_titles: list[str | None] | None = None) -> str:
     """The whole document: ``## <chapter title>`` headings at chapter starts, paragraphs under them.
 
+    Only source chapters get headings here; the article's headings (topic sections and times too) are
+    written by ``merge.merge_chunks``.
+
     Ends with one newline (empty string for an empty document). Speaker labels are shown when the
     document has more than one speaker.
     """
