@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -110,6 +110,35 @@ def measure_text(text: str) -> TextSize:
 def count_words(text: str) -> int:
     """Latin words plus one word per two CJK characters."""
     return measure_text(text).words
+
+
+_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+
+
+def cjk_clause_mark(language: str | None, text: str = "") -> str:
+    """The comma a reader expects between two clauses of CJK text: ``、`` for Japanese, else ``，``.
+
+    Japanese is told by the language code, or, without one, by kana in ``text``.
+    """
+    base = (language or "").replace("_", "-").split("-")[0].lower()
+    if base == "ja" or (not base and _KANA.search(text)):
+        return "、"
+    return "，"
+
+
+def join_cjk_clauses(pieces: Sequence[str], separated: Sequence[bool], mark: str) -> str:
+    """Join pieces like ``join_text_pieces``, putting ``mark`` between a piece ending in a CJK letter and
+    one starting with a CJK letter wherever ``separated[i]`` says piece ``i`` was set apart from the one
+    before it (a cue boundary, or a space, which CJK subtitles use as a comma)."""
+    marked: list[str] = []
+    for index, raw in enumerate(pieces):
+        piece = raw.strip()
+        if not piece:
+            continue
+        if marked and separated[index] and is_cjk_char(marked[-1][-1]) and is_cjk_char(piece[0]):
+            marked[-1] += mark
+        marked.append(piece)
+    return join_text_pieces(marked)
 
 
 def needs_space_between(left: str, right: str) -> bool:

@@ -22,6 +22,8 @@ SCHEMA_VERSION = 1
 TranscriptOrigin = Literal["subtitles", "whisper", "deepgram"]
 AsrBackend = Literal["whisper", "deepgram"]  # the speech recognition backends
 SegmentKind = Literal["speech", "non_speech"]
+# Where a source's date comes from: the site's upload date, a container tag, or the file's modification time.
+DateSource = Literal["upload_date", "tag", "file_time"]
 
 
 class DomainModel(BaseModel):
@@ -73,6 +75,8 @@ class SourceInfo(DomainModel):
     description: str | None = None
     chapters: list[Chapter] = Field(default_factory=list)
     live_status: str | None = None
+    artist: str | None = None  # local media: the container's artist tag
+    date_source: DateSource | None = None  # where ``upload_date`` came from
 
 
 class SubtitleTrack(DomainModel):

@@ -38,6 +38,7 @@ ViolationCode = Literal[
     "leaked_preamble",
     "heading_shape",
     "seam_duplicate",
+    "speaker_turns",
     "empty_output",
     "replan_limit",
 ]

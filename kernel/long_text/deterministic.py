@@ -2,14 +2,22 @@
 
 This is the whole transformation when no LLM is configured, and the per-chunk fallback when a chunk's
 LLM output cannot be made to pass verification. It never drops, reorders or rewrites words: it only
-groups sentences into paragraphs, capitalizes a sentence's first word, adds missing final punctuation
-(auto-captions have none) and adds chapter headings and speaker labels.
+groups sentences into paragraphs, capitalizes where a sentence starts (and the English pronoun "I"),
+adds final punctuation where a sentence really ends (auto-captions have none) and adds chapter headings
+and speaker labels.
 
 Invariants:
 - Every sentence given appears exactly once, in order, in the output.
+- A sentence unit *closes* (``closes_sentence``) when it ends with sentence punctuation, is followed by a
+  pause of at least ``SENTENCE_END_PAUSE_SECONDS`` or a speaker change, or ends the document. Only a
+  closing unit gets a final period, and only the unit after one gets a capital: normalization also cuts
+  units at shorter pauses and at length limits, and those cuts are not sentence ends, so the text runs
+  on there ("somewhere between 190 and 210", not "between 190. And 210"). In CJK text such a run-on
+  boundary gets a clause comma (``，``, ``、`` for Japanese) instead.
 - A paragraph breaks on a pause of at least ``PARAGRAPH_PAUSE_SECONDS``, a speaker change, a chapter
-  change, or before it would exceed ``MAX_PARAGRAPH_WORDS`` words (one word per two CJK characters,
-  so about 180 CJK characters) or ``MAX_PARAGRAPH_SENTENCES`` sentences.
+  change, or, after a closing unit, before it would exceed ``MAX_PARAGRAPH_WORDS`` words (one word per
+  two CJK characters, so about 180 CJK characters) or ``MAX_PARAGRAPH_SENTENCES`` sentences; a run-on
+  is broken only when it reaches twice those limits.
 - Chinese and Japanese sentences are joined without spaces (``kernel.text.join_text_pieces``).
 - Speaker labels depend only on the raw label (``SPEAKER_00`` / ``0`` -> "Speaker 1"), never on the
   position in the document, so chunks formatted separately agree with the whole document.
@@ -21,11 +29,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..text import contains_cjk, is_cjk_char, join_text_pieces, measure_text
+from ..text import cjk_clause_mark, contains_cjk, is_cjk_char, join_text_pieces, measure_text
 from ..transcript import NormalizedDocument, Sentence
-from .languages import is_cjk_language
+from .languages import base_language, is_cjk_language
 
 PARAGRAPH_PAUSE_SECONDS = 1.2
+SENTENCE_END_PAUSE_SECONDS = 1.2  # never above PARAGRAPH_PAUSE_SECONDS: a paragraph ends a sentence
 MAX_PARAGRAPH_WORDS = 90.0
 MAX_PARAGRAPH_SENTENCES = 6
 MAX_HEADING_CHARS = 80
@@ -36,6 +45,7 @@ _TRAILING_CLAUSE = ",;:、，；：-–—"
 _FIRST_WORD = re.compile(r"^([\"'“‘(\[¿¡«]*)([^\W\d_][\w'’\-.]*)")
 _ZERO_BASED_SPEAKER = re.compile(r"^(?:speaker_)?(\d+)$", re.IGNORECASE)
 _HEADING_TRAILING = ".,;:!?。，；：！？、 "
+_PRONOUN_I = re.compile(r"(?<![\w'’])i((?:['’](?:m|d|ll|ve))?)(?![\w'’])")
 
 
 def speaker_label(speaker: str) -> str:
@@ -50,14 +60,34 @@ def speaker_label(speaker: str) -> str:
     return speaker.strip()
 
 
-def group_paragraphs(sentences: Sequence[Sentence]) -> list[list[Sentence]]:
-    """Split sentences into paragraphs (see the module invariants for the rules)."""
+def closes_sentence(sentence: Sentence, following: Sentence | None) -> bool:
+    """Whether ``sentence`` ends a real sentence (see the module invariants); ``following`` is the next
+    sentence unit of the document, or None at its end."""
+    core = sentence.text.rstrip().rstrip(_CLOSERS)
+    if following is None or (core and core[-1] in _SENTENCE_END):
+        return True
+    return following.speaker != sentence.speaker or following.pause_before >= SENTENCE_END_PAUSE_SECONDS
+
+
+def _closing(sentences: Sequence[Sentence], following: Sentence | None) -> list[bool]:
+    nexts = [*sentences[1:], following]
+    return [closes_sentence(sentence, after) for sentence, after in zip(sentences, nexts, strict=True)]
+
+
+def group_paragraphs(
+    sentences: Sequence[Sentence], closes: Sequence[bool] | None = None
+) -> list[list[Sentence]]:
+    """Split sentences into paragraphs (see the module invariants for the rules).
+
+    ``closes[i]`` says whether ``sentences[i]`` closes a sentence; by default the last one does.
+    """
+    closing = list(closes) if closes is not None else _closing(sentences, None)
     paragraphs: list[list[Sentence]] = []
     current: list[Sentence] = []
     current_words = 0.0
-    for sentence in sentences:
+    for position, sentence in enumerate(sentences):
         words = measure_text(sentence.text).word_units
-        if current and _starts_new_paragraph(current, current_words, sentence, words):
+        if current and _starts_new_paragraph(current, current_words, sentence, words, closing[position - 1]):
             paragraphs.append(current)
             current, current_words = [], 0.0
         current.append(sentence)
@@ -68,24 +98,32 @@ def group_paragraphs(sentences: Sequence[Sentence]) -> list[list[Sentence]]:
 
 
 def _starts_new_paragraph(
-    current: list[Sentence], current_words: float, sentence: Sentence, words: float
+    current: list[Sentence], current_words: float, sentence: Sentence, words: float, previous_closes: bool
 ) -> bool:
     previous = current[-1]
-    return (
+    if (
         sentence.pause_before >= PARAGRAPH_PAUSE_SECONDS
         or sentence.speaker != previous.speaker
         or sentence.chapter_index != previous.chapter_index
-        or len(current) >= MAX_PARAGRAPH_SENTENCES
-        or current_words + words > MAX_PARAGRAPH_WORDS
-    )
+    ):
+        return True
+    limit = 1 if previous_closes else 2  # a run-on sentence is broken only when it gets far too long
+    return len(current) >= MAX_PARAGRAPH_SENTENCES * limit or current_words + words > MAX_PARAGRAPH_WORDS * limit
 
 
-def polish_sentence(text: str, language: str | None) -> str:
-    """Capitalize the first word when it is all lower case and add final punctuation when missing."""
-    text = " ".join(text.split())
+def _capitalize_pronoun_i(text: str, language: str | None) -> str:
+    if base_language(language) != "en" or "i" not in text:
+        return text
+    return _PRONOUN_I.sub(lambda match: "I" + match.group(1), text)
+
+
+def polish_sentence(text: str, language: str | None, *, starts: bool = True, closes: bool = True) -> str:
+    """One sentence unit made readable: the English pronoun "i" capitalized; when ``starts`` the first
+    word capitalized (if plainly lower case); when ``closes`` final punctuation added if missing."""
+    text = _capitalize_pronoun_i(" ".join(text.split()), language)
     if not text:
         return text
-    match = _FIRST_WORD.match(text)
+    match = _FIRST_WORD.match(text) if starts else None
     if match:
         word = match.group(2)
         # Only a plainly lower-case first word is capitalized: "iPhone", "eBay" or "e.g." stay as written.
@@ -95,19 +133,49 @@ def polish_sentence(text: str, language: str | None) -> str:
     core = text.rstrip(_CLOSERS)
     if core and core[-1] in _SENTENCE_END:
         return text
+    if not closes:
+        return _with_cjk_comma(text, language)
     stripped = text.rstrip(_TRAILING_CLAUSE + " ")
     if not stripped:
         return text
-    last_letter = next((c for c in reversed(stripped) if c.isalpha()), "")
+    return stripped + ("。" if _ends_in_cjk(stripped, language) else ".")
+
+
+def _ends_in_cjk(text: str, language: str | None) -> bool:
+    last_letter = next((c for c in reversed(text) if c.isalpha()), "")
     cjk = is_cjk_char(last_letter) if last_letter else is_cjk_language(language)
-    if not cjk and is_cjk_language(language) and contains_cjk(stripped):
-        cjk = True  # a Chinese sentence ending in a Latin word ("...用 iPhone") still takes "。"
-    return stripped + ("。" if cjk else ".")
+    # A Chinese sentence ending in a Latin word ("...用 iPhone") still takes "。".
+    return cjk or (is_cjk_language(language) and contains_cjk(text))
 
 
-def render_paragraph(sentences: Sequence[Sentence], language: str | None, *, show_speakers: bool) -> str:
-    """A paragraph, prefixed with ``**Speaker N:** `` when ``show_speakers`` and a speaker is known."""
-    body = join_text_pieces(polish_sentence(s.text, language) for s in sentences)
+def _with_cjk_comma(text: str, language: str | None) -> str:
+    """A run-on CJK unit gets a clause comma, as a reader expects between two cues; Latin text runs on."""
+    core = text.rstrip(_CLOSERS)
+    if not core or core[-1] in _TRAILING_CLAUSE or not is_cjk_char(core[-1]):
+        return text
+    return text + cjk_clause_mark(language, text)
+
+
+def render_paragraph(
+    sentences: Sequence[Sentence],
+    language: str | None,
+    *,
+    show_speakers: bool,
+    closes: Sequence[bool] | None = None,
+    starts_sentence: bool = True,
+) -> str:
+    """A paragraph, prefixed with ``**Speaker N:** `` when ``show_speakers`` and a speaker is known.
+
+    ``closes`` as in ``group_paragraphs``; ``starts_sentence`` says whether the first unit starts a
+    sentence (False when the unit before it ran on).
+    """
+    closing = list(closes) if closes is not None else _closing(sentences, None)
+    pieces: list[str] = []
+    starts = starts_sentence
+    for sentence, closes_here in zip(sentences, closing, strict=True):
+        pieces.append(polish_sentence(sentence.text, language, starts=starts, closes=closes_here))
+        starts = closes_here
+    body = join_text_pieces(pieces)
     speaker = sentences[0].speaker if sentences else None
     if show_speakers and speaker:
         return f"**{speaker_label(speaker)}:** {body}"
@@ -115,17 +183,40 @@ def render_paragraph(sentences: Sequence[Sentence], language: str | None, *, sho
 
 
 def format_sentences(
-    sentences: Sequence[Sentence], language: str | None, *, show_speakers: bool = False
+    sentences: Sequence[Sentence],
+    language: str | None,
+    *,
+    show_speakers: bool = False,
+    following: Sentence | None = None,
+    starts_sentence: bool = True,
 ) -> str:
-    """Sentences as paragraphs separated by blank lines (no headings)."""
-    paragraphs = (
-        render_paragraph(p, language, show_speakers=show_speakers) for p in group_paragraphs(sentences)
-    )
-    return "\n\n".join(p for p in paragraphs if p)
+    """Sentences as paragraphs separated by blank lines (no headings).
+
+    ``following`` is the document's next sentence unit after these (None at the end of the document), so
+    the last unit closes only where the document's sentence really ends.
+    """
+    closing = _closing(sentences, following)
+    blocks: list[str] = []
+    position = 0
+    for paragraph in group_paragraphs(sentences, closing):
+        closes = closing[position : position + len(paragraph)]
+        starts = starts_sentence if position == 0 else closing[position - 1]
+        blocks.append(
+            render_paragraph(paragraph, language, show_speakers=show_speakers, closes=closes, starts_sentence=starts)
+        )
+        position += len(paragraph)
+    return "\n\n".join(block for block in blocks if block)
 
 
 def has_multiple_speakers(doc: NormalizedDocument) -> bool:
     return len({s.speaker for s in doc.sentences if s.speaker}) > 1
+
+
+def _range_context(doc: NormalizedDocument, start: int, end: int) -> tuple[Sentence | None, bool]:
+    sentences = doc.sentences
+    following = sentences[end] if end < len(sentences) else None
+    starts = start == 0 or closes_sentence(sentences[start - 1], sentences[start])
+    return following, starts
 
 
 def format_range(doc: NormalizedDocument, start: int, end: int) -> str:
@@ -134,7 +225,25 @@ def format_range(doc: NormalizedDocument, start: int, end: int) -> str:
     This is a chunk's deterministic text: the prompt's source, the verification reference and the
     fallback output all use it, so they agree.
     """
-    return format_sentences(doc.sentences[start:end], doc.language, show_speakers=has_multiple_speakers(doc))
+    following, starts = _range_context(doc, start, end)
+    return format_sentences(
+        doc.sentences[start:end],
+        doc.language,
+        show_speakers=has_multiple_speakers(doc),
+        following=following,
+        starts_sentence=starts,
+    )
+
+
+def range_paragraph_starts(doc: NormalizedDocument, start: int, end: int) -> list[int]:
+    """The document index of the first sentence of each paragraph ``format_range(doc, start, end)`` writes."""
+    following, _ = _range_context(doc, start, end)
+    sentences = doc.sentences[start:end]
+    starts: list[int] = []
+    for paragraph in group_paragraphs(sentences, _closing(sentences, following)):
+        if any(sentence.text.strip() for sentence in paragraph):
+            starts.append(paragraph[0].index)
+    return starts
 
 
 def heading_text(title: str) -> str:
@@ -172,6 +281,9 @@ def chapter_starts(sentences: Sequence[Sentence]) -> list[bool]:
 
 def format_document(doc: NormalizedDocument, chapter_titles: list[str | None] | None = None) -> str:
     """The whole document: ``## <chapter title>`` headings at chapter starts, paragraphs under them.
+
+    Only source chapters get headings here; the article's headings (topic sections and times too) are
+    written by ``merge.merge_chunks``.
 
     Ends with one newline (empty string for an empty document). Speaker labels are shown when the
     document has more than one speaker.

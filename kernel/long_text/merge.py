@@ -4,8 +4,15 @@ Invariants:
 - Merge never drops content silently: when any sentence is not covered by a final chunk output (no
   state, no output, or a state that is not final), it raises ``MergeError`` (``merge_incomplete``)
   listing the missing sentence ranges and chunk ids.
-- Chunks are concatenated in core order; a ``## <chapter title>`` heading goes before each chunk that
-  starts a chapter (title from ``plan.chapter_titles``, else the chapter metadata).
+- Chunks are concatenated in core order; a ``## <section title>`` heading goes before each chunk that
+  starts a section (a chapter or a topic section; title from ``plan.chapter_titles``, else the chapter
+  metadata).
+- Times come from the source, never from the model. With ``timestamps`` ``sections`` (the default) or
+  ``paragraphs`` a heading ends with its section's start time, the start of the first source sentence
+  under it (``[mm:ss]``, or a deep link, see ``timestamps.TimeLinks``); with ``paragraphs`` every
+  paragraph also starts with the time of the source sentence it begins with: exactly for deterministic
+  text, by ``alignment.paragraph_source_starts`` over the chunk's core for model text, so a model that
+  merges, splits or reorders paragraphs cannot move a time outside its chunk or backwards.
 - Between two chunks of the same chapter, a leading sentence of LLM output that repeats the previous
   chunk's tail is removed (``verify.remove_seam_duplicate``) and counted in ``seam_repairs``;
   deterministic text is never trimmed.
@@ -14,13 +21,18 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ..task_runtime.errors import YTTError
 from ..transcript import NormalizedDocument
+from .alignment import paragraph_source_starts
 from .contracts import ChunkSpec, ChunkState, MergedDocument, Plan
-from .deterministic import chapter_title
-from .verify import remove_seam_duplicate, sanitize_output
+from .deterministic import chapter_title, range_paragraph_starts
+from .timestamps import TimeLinks, TimestampMode
+from .verify import paragraphs, remove_seam_duplicate, sanitize_output
+
+_HEADING_BLOCK = re.compile(r"^#{2,6} \S")
 
 
 class MergeError(YTTError):
@@ -84,8 +96,17 @@ def _check_complete(
         )
 
 
-def merge_chunks(plan: Plan, doc: NormalizedDocument, states: Mapping[str, ChunkState]) -> MergedDocument:
+def merge_chunks(
+    plan: Plan,
+    doc: NormalizedDocument,
+    states: Mapping[str, ChunkState],
+    *,
+    timestamps: TimestampMode = "sections",
+    links: TimeLinks | None = None,
+) -> MergedDocument:
     """Concatenate the final outputs of ``plan``'s chunks (its own and inherited ones, keyed by chunk id).
+
+    ``links`` writes the times (plain ``[mm:ss]`` labels when None); see the module invariants.
 
     Raises:
         MergeError: code ``merge_incomplete`` when any sentence range has no final output, or
@@ -95,6 +116,7 @@ def merge_chunks(plan: Plan, doc: NormalizedDocument, states: Mapping[str, Chunk
     total = len(doc.sentences)
     _check_complete(chunks, states, doc)
 
+    time_links = links or TimeLinks()
     blocks: list[str] = []
     previous_output: str | None = None
     llm_chunks: list[str] = []
@@ -110,6 +132,8 @@ def merge_chunks(plan: Plan, doc: NormalizedDocument, states: Mapping[str, Chunk
             heading = f"## {title}" if title else None
         if heading and text.splitlines()[:1] == [heading]:
             text = text[len(heading) :].lstrip()  # the model already wrote this chapter's heading
+        if heading and timestamps != "none":
+            heading = f"{heading} {time_links.render(doc.sentences[chunk.core_start].start)}"
         # Only model output can repeat its neighbour (context leaking in); deterministic text never does.
         if previous_output is not None and not chunk.starts_chapter and state.output_origin == "llm":
             text, changed = remove_seam_duplicate(previous_output, text)
@@ -117,7 +141,7 @@ def merge_chunks(plan: Plan, doc: NormalizedDocument, states: Mapping[str, Chunk
         if heading:
             blocks.append(heading)
         if text:
-            blocks.append(text)
+            blocks.append(_timed_text(text, chunk, doc, state, timestamps, time_links))
         previous_output = text or previous_output
 
         if state.status == "fallback" or (
@@ -139,3 +163,42 @@ def merge_chunks(plan: Plan, doc: NormalizedDocument, states: Mapping[str, Chunk
         degraded_chunks=degraded_chunks,
         seam_repairs=seam_repairs,
     )
+
+
+def _timed_text(
+    text: str,
+    chunk: ChunkSpec,
+    doc: NormalizedDocument,
+    state: ChunkState,
+    timestamps: TimestampMode,
+    links: TimeLinks,
+) -> str:
+    """The chunk's text with paragraph times (``paragraphs``) and times on the model's own headings."""
+    blocks = paragraphs(text)
+    body = [index for index, block in enumerate(blocks) if not _HEADING_BLOCK.match(block)]
+    if timestamps == "none" or (timestamps == "sections" and len(body) == len(blocks)):
+        return text
+    starts = _paragraph_starts([blocks[i] for i in body], chunk, doc, state)
+    times = dict(zip(body, (doc.sentences[start].start for start in starts), strict=True))
+    timed: list[str] = []
+    for index, block in enumerate(blocks):
+        following = next((times[i] for i in body if i > index), None)
+        if index not in times:  # a heading the model wrote (structure): the time of what it introduces
+            timed.append(f"{block} {links.render(following)}" if following is not None else block)
+        elif timestamps == "paragraphs":
+            timed.append(f"{links.render(times[index])} {block}")
+        else:
+            timed.append(block)
+    return "\n\n".join(timed)
+
+
+def _paragraph_starts(
+    blocks: list[str], chunk: ChunkSpec, doc: NormalizedDocument, state: ChunkState
+) -> list[int]:
+    """Document sentence index each body paragraph starts with (monotone, inside the chunk's core)."""
+    if state.output_origin == "deterministic":
+        exact = range_paragraph_starts(doc, chunk.core_start, chunk.core_end)
+        if len(exact) == len(blocks):
+            return exact
+    sources = [sentence.text for sentence in doc.sentences[chunk.core_start : chunk.core_end]]
+    return [chunk.core_start + offset for offset in paragraph_source_starts(blocks, sources)]

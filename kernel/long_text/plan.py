@@ -3,8 +3,16 @@
 Invariants (checked by ``check_partition`` on every plan built here):
 - Chunk cores partition the sentences: every sentence index ``0..n-1`` belongs to exactly one core, and
   ``chunks`` are in core order. Boundaries fall only between sentences.
-- When the document has chapters, a chapter's first sentence always starts a chunk, so merge can put
-  the ``## `` heading in the right place even though LLM output is not sentence-aligned.
+- A section's first sentence always starts a chunk, so merge can put the ``## `` heading in the right
+  place even though LLM output is not sentence-aligned. Sections are the source's chapters or, without
+  chapters, the topic sections of ``sections.document_sections``; in the plan they are "chapters":
+  ``ChunkSpec.chapter_index`` is the section index and ``Plan.chapter_titles`` holds one title per section
+  (the chapter title, or the section's key-phrase title until a better one replaces it).
+- Within a section, cores end where a sentence really ends (``deterministic.closes_sentence``) whenever
+  such a boundary lies in the last half of the balanced size, so no chunk ends mid-sentence on
+  unpunctuated captions when it can be avoided.
+- The plan depends only on the document's sentences, never on when they arrived: topic sections have a
+  bounded look-ahead (see ``sections``), and packing depends only on the sentences of one section.
 - Context ranges are at most ``CONTEXT_SENTENCES`` source sentences on each side, within half of
   ``contract.context_tokens`` per side; they are reference only.
 - Deterministic: the same document, request, profile and token counter give the same plan.
@@ -42,8 +50,9 @@ from .contracts import (
     PlanPath,
     TransformRequest,
 )
-from .deterministic import chapter_starts
+from .deterministic import closes_sentence
 from .languages import base_language, expected_script
+from .sections import document_sections, section_of_sentences, section_start_flags
 
 PROMPT_OVERHEAD_TOKENS = 700  # template text, tags and instructions; test_prompting keeps templates under it
 MAX_CONTEXT_TOKENS = 300  # both sides together
@@ -131,9 +140,11 @@ def _llm_contract(
     )
 
 
-def _pack(tokens: Sequence[int], first: int, stop: int, max_tokens: int) -> list[tuple[int, int]]:
+def _pack(
+    tokens: Sequence[int], closes: Sequence[bool], first: int, stop: int, max_tokens: int
+) -> list[tuple[int, int]]:
     """Split ``[first, stop)`` into balanced consecutive ranges of at most ``max_tokens`` (one sentence
-    may exceed it alone)."""
+    may exceed it alone), ending ranges after a closing sentence when one is near."""
     total = sum(tokens[first:stop])
     if total <= max_tokens:
         return [(first, stop)]
@@ -145,8 +156,9 @@ def _pack(tokens: Sequence[int], first: int, stop: int, max_tokens: int) -> list
         # Close the range when this sentence would overflow it, or when more than half of the sentence
         # would land beyond the balanced target size.
         if index > start and (current + size > max_tokens or current + size / 2 > target):
-            ranges.append((start, index))
-            start, current = index, 0
+            cut = _closing_cut(tokens, closes, start, index, target)
+            ranges.append((start, cut))
+            start, current = cut, sum(tokens[cut:index])
         current += size
     ranges.append((start, stop))
     if len(ranges) >= 2:
@@ -160,14 +172,33 @@ def _pack(tokens: Sequence[int], first: int, stop: int, max_tokens: int) -> list
     return ranges
 
 
+def _closing_cut(tokens: Sequence[int], closes: Sequence[bool], start: int, cut: int, target: float) -> int:
+    """``cut``, or the latest earlier cut after a closing sentence that keeps half the target size."""
+    if closes[cut - 1]:
+        return cut
+    size = sum(tokens[start:cut])
+    for candidate in range(cut - 1, start, -1):
+        size -= tokens[candidate]
+        if size < target / 2:
+            break
+        if closes[candidate - 1]:
+            return candidate
+    return cut
+
+
 def _partition(
-    tokens: Sequence[int], is_chapter_start: Sequence[bool], first: int, stop: int, max_tokens: int
+    tokens: Sequence[int],
+    is_section_start: Sequence[bool],
+    closes: Sequence[bool],
+    first: int,
+    stop: int,
+    max_tokens: int,
 ) -> list[tuple[int, int]]:
-    """Core ranges for ``[first, stop)``: cut at every chapter start, then pack each piece."""
+    """Core ranges for ``[first, stop)``: cut at every section start, then pack each piece."""
     if first >= stop:
         return []
-    cuts = [first, *(i for i in range(first + 1, stop) if is_chapter_start[i]), stop]
-    return [core for start, end in pairwise(cuts) for core in _pack(tokens, start, end, max_tokens)]
+    cuts = [first, *(i for i in range(first + 1, stop) if is_section_start[i]), stop]
+    return [core for start, end in pairwise(cuts) for core in _pack(tokens, closes, start, end, max_tokens)]
 
 
 def _context_range(tokens: Sequence[int], start: int, end: int, per_side: int) -> tuple[int, int]:
@@ -183,9 +214,9 @@ def _context_range(tokens: Sequence[int], start: int, end: int, per_side: int) -
 
 
 def _make_chunk(
-    doc: NormalizedDocument,
     tokens: Sequence[int],
-    is_chapter_start: Sequence[bool],
+    section_of: Sequence[int | None],
+    is_section_start: Sequence[bool],
     core: tuple[int, int],
     *,
     chunk_id: str,
@@ -201,10 +232,18 @@ def _make_chunk(
         core_end=end,
         context_before_start=before,
         context_after_end=after,
-        chapter_index=doc.sentences[start].chapter_index,
-        starts_chapter=is_chapter_start[start],
+        chapter_index=section_of[start],
+        starts_chapter=is_section_start[start],
         source_tokens=sum(tokens[start:end]),
     )
+
+
+def _closing_flags(doc: NormalizedDocument) -> list[bool]:
+    sentences = doc.sentences
+    return [
+        closes_sentence(sentence, sentences[i + 1] if i + 1 < len(sentences) else None)
+        for i, sentence in enumerate(sentences)
+    ]
 
 
 def chunk_id_for(plan_id: str, index: int) -> str:
@@ -253,11 +292,14 @@ def build_plan(
         PlanError: an invariant broke (a bug; the message says which).
     """
     tokens = [count_tokens(sentence.text) for sentence in doc.sentences]
-    is_chapter_start = chapter_starts(doc.sentences)
+    sections = document_sections(doc)
+    is_section_start = section_start_flags(sections, len(tokens))
+    section_of = section_of_sentences(sections, len(tokens))
+    closes = _closing_flags(doc)
     total_tokens = sum(tokens)
     source_language = request.source_language or doc.language
     target_language = request.target_language if request.mode != "clean" else source_language
-    has_chapters = any(is_chapter_start)
+    has_chapters = bool(doc.chapters)
     reasons: list[str] = []
     operations: list[Operation]
     path: PlanPath
@@ -306,12 +348,12 @@ def build_plan(
         else:
             reasons.append(f"the document has {total_tokens} tokens in {len(tokens)} sentences: long path")
 
-    cores = _partition(tokens, is_chapter_start, 0, len(tokens), contract.max_source_tokens)
+    cores = _partition(tokens, is_section_start, closes, 0, len(tokens), contract.max_source_tokens)
     chunks = [
         _make_chunk(
-            doc,
             tokens,
-            is_chapter_start,
+            section_of,
+            is_section_start,
             core,
             chunk_id=chunk_id_for(plan_id, index),
             index=index,
@@ -320,8 +362,13 @@ def build_plan(
         for index, core in enumerate(cores)
     ]
     check_partition(chunks, len(doc.sentences))
-    if has_chapters:
-        reasons.append(f"{sum(is_chapter_start)} chapters: every chapter starts a new chunk")
+    if sections and has_chapters:
+        reasons.append(f"{len(sections)} chapters: every chapter starts a new chunk")
+    elif sections:
+        reasons.append(
+            f"no chapters: {len(sections)} topic sections found in the transcript (pauses, length, lexical "
+            "cohesion); every section starts a new chunk"
+        )
     reasons.append(f"{len(chunks)} chunk(s)")
     if any(chunk.source_tokens > contract.max_source_tokens for chunk in chunks):
         reasons.append("some single sentences exceed the chunk size and form a chunk of their own")
@@ -336,10 +383,20 @@ def build_plan(
         operations=operations,
         contract=contract,
         chunks=chunks,
-        chapter_titles=list(chapter_titles),
+        chapter_titles=_section_titles(sections, chapter_titles),
         glossary=list(glossary),
         reasons=reasons,
     )
+
+
+def _section_titles(sections: Sequence[Any], overrides: Sequence[str | None]) -> list[str | None]:
+    """One title per section index: the given title (a chapter's) when set, else the section's own."""
+    size = max([len(overrides), *(section.index + 1 for section in sections)])
+    titles: list[str | None] = [*overrides, *([None] * (size - len(overrides)))]
+    for section in sections:
+        if not titles[section.index] and section.title:
+            titles[section.index] = section.title
+    return titles
 
 
 def replan_remaining(
@@ -379,7 +436,14 @@ def replan_remaining(
     new_max = max(min(MIN_REPLAN_SOURCE_TOKENS, old_max), int(old_max * shrink))
     contract = plan.contract.model_copy(update={"max_source_tokens": new_max})
     tokens = [count_tokens(sentence.text) for sentence in doc.sentences]
-    is_chapter_start = chapter_starts(doc.sentences)
+    # Sections come from the plan itself (its chunks start them), so a replan never moves a heading.
+    is_section_start = [False] * len(tokens)
+    section_of: list[int | None] = [None] * len(tokens)
+    for chunk in plan.chunks:
+        is_section_start[chunk.core_start] = chunk.starts_chapter
+        for position in range(chunk.core_start, chunk.core_end):
+            section_of[position] = chunk.chapter_index
+    closes = _closing_flags(doc)
 
     pieces: list[ChunkSpec | tuple[int, int]] = []
     for chunk in plan.chunks:
@@ -399,13 +463,13 @@ def replan_remaining(
             chunks.append(piece.model_copy(update={"index": len(chunks)}))
             continue
         resplit_sentences += piece[1] - piece[0]
-        for core in _partition(tokens, is_chapter_start, piece[0], piece[1], new_max):
+        for core in _partition(tokens, is_section_start, closes, piece[0], piece[1], new_max):
             index = len(chunks)
             chunks.append(
                 _make_chunk(
-                    doc,
                     tokens,
-                    is_chapter_start,
+                    section_of,
+                    is_section_start,
                     core,
                     chunk_id=chunk_id_for(new_plan_id, index),
                     index=index,

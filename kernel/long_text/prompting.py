@@ -36,7 +36,7 @@ from ..task_runtime.errors import YTTError
 from ..transcript import NormalizedDocument
 from .anchors import extract_anchors
 from .contracts import ChunkSpec, Plan, Violation
-from .deterministic import chapter_title, format_range
+from .deterministic import format_range
 from .glossary import terms_in
 from .languages import language_label
 
@@ -45,7 +45,6 @@ PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _SECTION = re.compile(r"^## (system|user)[ \t]*$", re.MULTILINE)
 NONE_TEXT = "(none)"
-CHAPTER_OPENING_CHARS = 400
 
 _TASKS = {
     "clean": "clean the transcript text in <source> in its own language, keeping every statement",
@@ -264,35 +263,3 @@ def _context_text(doc: NormalizedDocument, start: int, end: int) -> str:
     if start >= end:
         return NONE_TEXT
     return format_range(doc, start, end).replace("\n\n", " ")
-
-
-def build_chapter_title_messages(plan: Plan, doc: NormalizedDocument) -> list[dict[str, str]]:
-    """Messages asking for one title per chapter (in the target language) from each chapter's opening."""
-    blocks: list[str] = []
-    for index in range(len(doc.chapters)):
-        sentences = [s for s in doc.sentences if s.chapter_index == index]
-        opening = format_range(doc, sentences[0].index, sentences[-1].index + 1) if sentences else ""
-        if len(opening) > CHAPTER_OPENING_CHARS:
-            opening = opening[:CHAPTER_OPENING_CHARS].rsplit(" ", 1)[0] + " …"
-        title = chapter_title(doc, None, index)
-        header = f"{index + 1}." + (f" (current title: {title})" if title else "")
-        blocks.append(f"{header}\n{opening.replace(chr(10) * 2, ' ') or NONE_TEXT}")
-    return load_template("chapter_titles").render(
-        target_language=_target_label(plan),
-        chapter_count=str(len(doc.chapters)),
-        chapters="\n\n".join(blocks),
-    )
-
-
-_TITLE_LINE = re.compile(r"^\s*(\d+)[.)]\s*(.+?)\s*$")
-
-
-def parse_chapter_titles(output: str, expected_count: int) -> list[str | None]:
-    """Titles from a ``chapter_titles`` answer, by chapter index (None where a line is missing)."""
-    titles: list[str | None] = [None] * expected_count
-    for line in output.splitlines():
-        match = _TITLE_LINE.match(line)
-        if match and 1 <= int(match.group(1)) <= expected_count:
-            title = match.group(2).strip().strip("*#\"' ").rstrip(".:;,!?。：；，")
-            titles[int(match.group(1)) - 1] = title or None
-    return titles

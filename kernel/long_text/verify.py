@@ -11,7 +11,13 @@ The loop escalates on its own too (for example, replan after repeated truncation
 
 Checks: empty output, truncation, leaked preamble / prompt tags, heading shape, length ratio (weighted
 length, see ``languages.weighted_length``), anchors, glossary terms, language/script, bilingual pairing,
-repetition loops, and context text copied into a cleaned chunk. All pure functions.
+repetition loops, context text copied into a cleaned chunk, and speaker turns. All pure functions.
+
+Speaker turns are checked like anchors: in a multi-speaker source every turn is a paragraph starting
+with ``**Label:**``; the output's sequence of turns (labels in paragraph order, a repeated label or an
+unlabelled paragraph continuing the current speaker) must equal the source's, so an answer that merges
+two speakers' paragraphs, drops or renames a label, or invents one is a ``speaker_turns`` violation
+(remedy ``repair``).
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ SEAM_MIN_CHARS = 12
 CONTEXT_COPY_SIMILARITY = 0.8
 
 _SPEAKER_LABEL = re.compile(r"^\*\*[^*\n]{1,40}:\*\*\s*")
+# Also "**Name**:" (the colon outside the bold), which models write as often.
+_TURN_LABEL = re.compile(r"^\*\*([^*\n]{1,40}?)(?::\*\*|\*\*:)")
 _HEADING_LINE = re.compile(r"^#{1,6}\s")
 _GOOD_HEADING = re.compile(r"^#{2,3} \S")
 _HEADING_END = ".:;,!?。：；，！？、"
@@ -391,6 +399,43 @@ def _check_context_copy(
     return []
 
 
+def speaker_turns(text: str) -> list[str]:
+    """The speakers in turn order: each paragraph's leading label, repeats and unlabelled paragraphs
+    continuing the current turn (heading lines are skipped)."""
+    turns: list[str] = []
+    for paragraph in paragraphs(text):
+        lines = [line for line in paragraph.splitlines() if not _HEADING_LINE.match(line.strip())]
+        match = _TURN_LABEL.match("\n".join(lines).strip())
+        if match:
+            label = " ".join(match.group(1).split())
+            if not turns or turns[-1] != label:
+                turns.append(label)
+    return turns
+
+
+def _check_speaker_turns(source: str, output: str) -> list[Violation]:
+    expected, found = speaker_turns(source), speaker_turns(output)
+    if expected == found:
+        return []
+    if not expected:
+        detail = f"the source has no speaker labels, but the output adds {found[0]!r}"
+    else:
+        position = next((i for i, (a, b) in enumerate(zip(expected, found, strict=False)) if a != b),
+                        min(len(expected), len(found)))
+        shown = " -> ".join(expected[:12]) + (" -> ..." if len(expected) > 12 else "")
+        if position < len(expected) and (position >= len(found) or found[position] in expected[position + 1 :]):
+            problem = f"the turn of {expected[position]!r} (turn {position + 1}) is lost"
+        elif position < len(found):
+            problem = f"a turn of {found[position]!r} is invented or renamed (turn {position + 1})"
+        else:
+            problem = "the turns differ"
+        detail = (
+            f"speaker turns must stay as in the source ({shown}): {problem}; start each speaker's paragraph "
+            "with its label exactly as written"
+        )
+    return [_violation("speaker_turns", detail)]
+
+
 def verify_chunk_output(
     plan: Plan, chunk: ChunkSpec, doc: NormalizedDocument, output: str, finish_reason: str | None
 ) -> Verification:
@@ -426,6 +471,7 @@ def verify_chunk_output(
     violations += _check_glossary(plan, source, checked_output, metrics)
     violations += _check_repetition(source_body, output_body, metrics)
     violations += _check_context_copy(plan, chunk, doc, source_body, output_body)
+    violations += _check_speaker_turns(source, output)
     return Verification(ok=not violations, violations=violations, metrics=metrics)
 
 

@@ -8,6 +8,13 @@ Invariants:
   sexagesimal time, or YAML syntax); everything else is double-quoted with escapes.
 - The article ends with exactly one newline and never has two blank lines in a row (outside fenced code
   blocks, which are kept verbatim).
+- Front matter states only facts: ``url``, ``video_id`` and ``channel`` for URL sources; ``artist`` (a
+  container tag) for local files; ``date`` with ``date_source`` (``upload_date``, ``tag`` or
+  ``file_time``); and for every article ``words`` (of the body text, without markup, times and speaker
+  labels, one word per two CJK characters), ``sections`` (its ``## `` headings), ``speakers`` and
+  ``reading_minutes`` (``words / READING_WORDS_PER_MINUTE``, rounded up, at least 1).
+- With at least three sections a table of contents follows the ``# title``; its links use GitHub's
+  anchors (``toc.heading_slug``), so they resolve on GitHub and in most Markdown viewers.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ import math
 import re
 from collections.abc import Mapping
 
+from ..text import count_words
 from ..transcript import SourceInfo
 from .filenames import normalize_upload_date
+from .toc import headings, table_of_contents
 
 FrontMatterValue = str | int | float | bool | list[str] | None
 
@@ -50,6 +59,10 @@ _ESCAPES = {
     "\u2029": "\\P",
 }
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+READING_WORDS_PER_MINUTE = 230
+_TIME_MARK = re.compile(r"\[\d{1,2}:\d{2}(?::\d{2})?\](?:\([^)\s]+\))?")
+_SPEAKER_MARK = re.compile(r"^\*\*[^*\n]{1,40}:\*\*\s*", re.MULTILINE)
+_HEADING_LINE = re.compile(r"^ {0,3}#{1,6}\s.*$", re.MULTILINE)
 
 
 def render_front_matter(fields: Mapping[str, FrontMatterValue]) -> str:
@@ -116,31 +129,59 @@ def assemble_article(
     mode: str = "clean",
     target_language: str | None = None,
     quality_status: str | None = None,
+    speakers: int = 0,
+    with_contents: bool = True,
 ) -> str:
-    """The complete article: front matter, ``# <title>``, then the body.
+    """The complete article: front matter, ``# <title>``, a table of contents (three sections or more),
+    then the body.
 
     ``transcript_source`` reads like ``subtitles (manual, en)``, ``whisper (base)`` or ``deepgram (nova-3)``;
-    ``generator`` like ``yt-transcript 0.1.0``. ``quality`` appears only when the gate did not pass. A body
-    that already opens with the same ``# <title>`` does not get a second one.
+    ``generator`` like ``yt-transcript 0.1.0``; ``speakers`` is the number of distinct speakers in the
+    transcript. ``quality`` appears only when the gate did not pass. A body that already opens with the
+    same ``# <title>`` does not get a second one.
     """
     title = " ".join(info.title.split()) or "Untitled"
-    source = info.webpage_url if info.source_kind == "url" and info.webpage_url else info.source
+    is_url = info.source_kind == "url"
+    source = info.webpage_url if is_url and info.webpage_url else info.source
+    body = normalize_blank_lines(_without_leading_title(body_markdown, title))
+    words = body_words(body)
+    date = normalize_upload_date(info.upload_date)
     fields: dict[str, FrontMatterValue] = {
         "title": title,
         "source": source,
-        "channel": info.channel or None,
-        "date": normalize_upload_date(info.upload_date),
+        "url": source if is_url else None,
+        "video_id": info.id if is_url else None,
+        "channel": (info.channel or None) if is_url else None,
+        "artist": (info.artist or None) if not is_url else None,
+        "date": date,
+        "date_source": (info.date_source or ("upload_date" if is_url else None)) if date else None,
         "duration": format_duration(info.duration),
         "language": language,
         "target_language": target_language if mode != "clean" else None,
         "mode": mode,
+        "words": words,
+        "sections": sum(1 for level, _ in headings(body) if level == 2),
+        "speakers": speakers,
+        "reading_minutes": max(1, math.ceil(words / READING_WORDS_PER_MINUTE)) if words else 0,
         "transcript_source": transcript_source,
         "generator": generator,
         "quality": quality_status if quality_status and quality_status != "pass" else None,
     }
-    body = normalize_blank_lines(_without_leading_title(body_markdown, title))
     heading = f"# {title}\n"
-    return render_front_matter(fields) + "\n" + heading + (f"\n{body}" if body else "")
+    contents = table_of_contents([(1, title), *headings(body)]) if with_contents else ""
+    parts = [render_front_matter(fields), heading]
+    if contents:
+        parts.append(contents + "\n")
+    if body:
+        parts.append(body)
+    return "\n".join(parts)
+
+
+def body_words(body: str) -> int:
+    """Words a reader reads in the body: without headings, times, speaker labels or Markdown marks."""
+    text = _HEADING_LINE.sub(" ", body)
+    text = _SPEAKER_MARK.sub(" ", _TIME_MARK.sub(" ", text))
+    return count_words(text.replace("*", " ").replace("`", " "))
 
 
 def normalize_blank_lines(markdown: str) -> str:

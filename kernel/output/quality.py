@@ -29,6 +29,10 @@ QUALITY_SCHEMA_VERSION = 1
 NO_LLM_NOTE = (
     "No LLM configured: deterministic formatting (sentences, paragraphs, chapter headings) was used."
 )
+UNPUNCTUATED_NOTE = (
+    "The source transcript has no punctuation (automatic captions): sentences were ended only at pauses, "
+    "so some sentences run on. A run with an LLM configured (clean mode) would punctuate and improve it."
+)
 
 Severity = Literal["error", "warning", "info"]
 QualityStatus = Literal["pass", "degraded", "fail"]
@@ -96,8 +100,13 @@ def evaluate_quality(
     source_language: str | None = None,
     target_language: str | None = None,
     transcript_origin: str | None = None,
+    source_unpunctuated: bool = False,
 ) -> QualityReport:
-    """Run every document check over the merged text and decide pass, degraded or fail."""
+    """Run every document check over the merged text and decide pass, degraded or fail.
+
+    ``source_unpunctuated`` (the normalized document's ``sentence_split`` is ``pauses``) adds a note when
+    no LLM was used, saying that an LLM pass would improve the text.
+    """
     checks = [
         _check_not_empty(output_text),
         _check_sentences(sentences_total, sentences_accounted),
@@ -143,7 +152,7 @@ def evaluate_quality(
         source_chars=source_chars,
         output_chars=len(output_text),
         usage=usage_totals(usage or {}),
-        notes=_notes(llm_used, mode, source_language, target_language, transcript_origin),
+        notes=_notes(llm_used, mode, source_language, target_language, transcript_origin, source_unpunctuated),
     )
 
 
@@ -306,10 +315,13 @@ def _notes(
     source_language: str | None,
     target_language: str | None,
     transcript_origin: str | None,
+    source_unpunctuated: bool = False,
 ) -> list[str]:
     notes: list[str] = []
     if not llm_used:
         notes.append(NO_LLM_NOTE)
+        if source_unpunctuated:
+            notes.append(UNPUNCTUATED_NOTE)
     if mode != "clean" and source_language is None:
         notes.append(
             "The source language is unknown, so the length ratio across languages is only indicative."

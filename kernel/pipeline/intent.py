@@ -83,6 +83,9 @@ class TranscriptParams(BaseModel):
     llm_profile: Annotated[str | None, Field(
         description="a named [llm_profiles.NAME] section of the config file (default: the [llm] section)"),
         CliSpelling(metavar="NAME")] = None
+    timestamps: Annotated[Literal["sections", "paragraphs", "none"], Field(
+        description="source times in the article: on section headings (sections), also on every paragraph "
+        "(paragraphs), or none; deep links to the video for URL sources")] = "sections"
     glossary: Annotated[list[str], Field(description="names and terms to keep spelled exactly as given"),
                         CliSpelling(metavar="TERM")] = Field(default_factory=list)
     max_llm_requests: Annotated[int | None, Field(ge=1, description="LLM request budget of this run"),

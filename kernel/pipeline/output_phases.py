@@ -64,6 +64,7 @@ class VerifyPhase(Phase):
             source_language=plan.source_language,
             target_language=plan.output_language if plan.output_language != plan.source_language else None,
             transcript_origin=doc.origin,
+            source_unpunctuated=doc.stats.get("sentence_split") == "pauses",
         )
         ctx.emit("quality_gate", status=report.status, reasons=report.reasons)
         return PhaseResult(outputs={"quality.report": PhaseOutput.json(report, "quality.json")},
@@ -81,7 +82,7 @@ def transcript_source_label(transcript: TranscriptSegments, decision: RouteDecis
 
 class AssemblePhase(Phase):
     name = "assemble"
-    version = "1"
+    version = "2"
     state_on_start = TranscriptState.ASSEMBLING
 
     def requires(self, params: TranscriptParams) -> list[str]:
@@ -116,6 +117,7 @@ class AssemblePhase(Phase):
             generator=GENERATOR, mode=plan.mode if translated else "clean",
             target_language=plan.output_language if translated else None,
             quality_status=str(quality.get("status")),
+            speakers=int(doc.stats.get("speakers", 0)),
         )
         outputs = {"output.markdown": PhaseOutput.text(article, article_filename(info.upload_date, info.title))}
         if "srt" in params.formats:

@@ -269,7 +269,7 @@ class TranscribePhase(Phase):
 
 class NormalizePhase(Phase):
     name = "normalize"
-    version = "1"
+    version = "2"
     state_on_start = TranscriptState.PLANNING
 
     def requires(self, params: TranscriptParams) -> list[str]:

@@ -54,7 +54,7 @@ def llm_config(profile: LLMProfile | None) -> dict[str, Any] | None:
 
 class PlanPhase(Phase):
     name = "plan"
-    version = "1"
+    version = "2"
     state_on_start = TranscriptState.PLANNING
 
     def requires(self, params: TranscriptParams) -> list[str]:
@@ -126,25 +126,30 @@ class TransformPhase(Phase):
 
 class MergePhase(Phase):
     name = "merge"
-    version = "1"
+    version = "2"
     state_on_start = TranscriptState.VERIFYING
 
     def requires(self, params: TranscriptParams) -> list[str]:
-        return ["transform.result", "doc.normalized"]
+        return ["transform.result", "doc.normalized", "source.info"]
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["doc.merged", "merge.summary"]
 
+    def config(self, params: TranscriptParams, settings: Settings) -> dict[str, Any]:
+        return {"timestamps": params.timestamps}
+
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from ..long_text.contracts import ChunkState, Plan
         from ..long_text.merge import merge_chunks
+        from ..long_text.timestamps import time_links
 
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
+        info = ctx.load_model(inputs["source.info"], SourceInfo)
         result = _read_json(ctx, inputs["transform.result"])
         plan = read_model(ctx.run_dir.path / result["plan_path"], Plan)
         states = {chunk_id: read_model(ctx.run_dir.path / path, ChunkState)
                   for chunk_id, path in result["chunk_states"].items()}
-        merged = merge_chunks(plan, doc, states)
+        merged = merge_chunks(plan, doc, states, timestamps=ctx.params.timestamps, links=time_links(info))
         summary = merged.model_dump(mode="json", exclude={"markdown"})
         summary["usage"] = result.get("usage", {})
         summary["llm_used"] = bool(result.get("llm_used"))

@@ -9,6 +9,10 @@ Invariants:
   (extension case-insensitive, ``<lang>`` a language tag such as ``en``, ``en-US``, ``zh-Hans``), unless
   another media file in the folder has exactly the sidecar's stem (then the sidecar is that file's).
 - Only text subtitle streams are offered; image subtitles (PGS, DVB, VobSub) cannot become text.
+- Title, artist and date come from the container's tags when present (``SourceInfo.date_source`` says
+  ``tag``), else the title from the file name and the date from the file's modification time
+  (``file_time``). The artist tag (``artist``, else ``album_artist``) is ``SourceInfo.artist``, never a
+  channel.
 - Three-letter ISO 639-2 language tags of common languages are reported as two-letter codes (``eng`` ->
   ``en``) so they compare equal to sidecar suffixes and user preferences; others are kept as found.
 """
@@ -23,7 +27,7 @@ from pathlib import Path
 from kernel.source.audio import extract_subtitle_stream
 from kernel.source.probe import MediaError, MediaProbe, probe_media
 from kernel.task_runtime.store import atomic_copy
-from kernel.transcript import AudioStream, SourceInfo, SourceTracks, SubtitleTrack
+from kernel.transcript import AudioStream, DateSource, SourceInfo, SourceTracks, SubtitleTrack
 
 SIDECAR_EXTENSIONS = frozenset({"vtt", "srt"})
 # Media whose stem equals a subtitle file's full stem owns that subtitle file (not a shorter-named file).
@@ -79,16 +83,18 @@ def describe_local(path: Path, probe: MediaProbe) -> tuple[SourceInfo, SourceTra
             hint="Use a file with an audio track, or put a subtitle file beside it named like the media "
             f"(e.g. {path.stem}.en.vtt).",
         )
+    upload_date, date_source = _upload_date(probe, path)
     info = SourceInfo(
         id=local_source_id(path),
         title=probe.tags.get("title") or readable_stem(path.stem),
         source=path.name,
         source_kind="file",
-        upload_date=_upload_date(probe, path),
+        upload_date=upload_date,
+        date_source=date_source,
         duration=probe.duration,
         language=_source_language(tracks),
         description=probe.tags.get("description") or probe.tags.get("synopsis") or None,
-        channel=probe.tags.get("artist") or probe.tags.get("album_artist") or None,
+        artist=probe.tags.get("artist") or probe.tags.get("album_artist") or None,
         chapters=probe.chapters,
     )
     return info, tracks
@@ -192,12 +198,13 @@ def parse_tag_date(value: str | None) -> str | None:
         return None
 
 
-def _upload_date(probe: MediaProbe, path: Path) -> str:
+def _upload_date(probe: MediaProbe, path: Path) -> tuple[str, DateSource]:
+    """The media's date and where it came from: a date tag (``creation_time`` included), else the file time."""
     for key in ("date", "date_released", "date_recorded", "creation_time"):
         parsed = parse_tag_date(probe.tags.get(key))
         if parsed:
-            return parsed
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).strftime("%Y-%m-%d")
+            return parsed, "tag"
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).strftime("%Y-%m-%d"), "file_time"
 
 
 def _embedded_subtitles(probe: MediaProbe) -> list[SubtitleTrack]:

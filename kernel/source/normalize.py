@@ -3,6 +3,10 @@
 Invariants:
 - Sentences are indexed ``0..n-1`` in time order with no gaps; every speech token (word, or CJK clause)
   belongs to exactly one sentence, in order. Non-speech segments never reach sentences.
+- CJK text from subtitles (no word timings) keeps its clause boundaries: where two cues, or two
+  space-separated pieces of one cue, meet without punctuation between CJK letters, a clause comma is
+  put (``，``; ``、`` for Japanese), so "很多人都听说过比特币" + "它是一种数字货币" reads
+  "很多人都听说过比特币，它是一种数字货币". Recognized words are joined as they are.
 - A sentence ends at sentence-final punctuation (Latin or CJK; not after "Dr.", "e.g." or inside
   "3.5"), at a speaker change, and, in a transcript without punctuation (typical auto-captions), at a
   pause of at least 0.8 s. In a punctuated transcript only a pause of 3 s or more ends a sentence.
@@ -20,7 +24,7 @@ from bisect import bisect_right
 
 from kernel.transcript import Chapter, NormalizedDocument, Sentence, TranscriptSegments
 
-from ..text import TextSize, ends_clause, ends_sentence, join_text_pieces, measure_text
+from ..text import TextSize, cjk_clause_mark, ends_clause, ends_sentence, join_cjk_clauses, measure_text
 from .shaping import TimedToken, segment_tokens, shape_subtitle_lines
 from .subtitles import cyclic_gc_paused
 
@@ -52,6 +56,7 @@ def _normalize(transcript: TranscriptSegments, chapters: list[Chapter]) -> Norma
     pause = PUNCTUATED_PAUSE_SPLIT_SECONDS if punctuated else PAUSE_SPLIT_SECONDS
     ranges = _sentence_ranges(tokens, units, sentence_ends, pause)
 
+    clause_mark = cjk_clause_mark(transcript.language, "".join(token.text for token in tokens[:200]))
     ordered_chapters = sorted(chapters, key=lambda c: c.start)
     chapter_starts = [chapter.start for chapter in ordered_chapters]
     sentences: list[Sentence] = []
@@ -64,7 +69,9 @@ def _normalize(transcript: TranscriptSegments, chapters: list[Chapter]) -> Norma
                 index=len(sentences),
                 start=start,
                 end=end,
-                text=join_text_pieces(token.text for token in piece),
+                text=join_cjk_clauses(
+                    [token.text for token in piece], _separated_pieces(piece), clause_mark
+                ),
                 speaker=piece[0].speaker,
                 chapter_index=_chapter_index(chapter_starts, start),
                 pause_before=round(max(0.0, start - previous_end), 3) if previous_end is not None else 0.0,
@@ -94,6 +101,16 @@ def _normalize(transcript: TranscriptSegments, chapters: list[Chapter]) -> Norma
         chapters=ordered_chapters,
         stats=stats,
     )
+
+
+def _separated_pieces(piece: list[TimedToken]) -> list[bool]:
+    """For each token: was it set apart from the one before (cue boundary or space), with no word timings?
+
+    Recognized words (``token.word``) are never marked: ASR splits Chinese into words, not clauses.
+    """
+    return [
+        index > 0 and token.word is None and piece[index - 1].word is None for index, token in enumerate(piece)
+    ]
 
 
 def _is_punctuated(sentence_ends: list[bool], units: list[float]) -> bool:

@@ -12,7 +12,9 @@ pseudo-translation paragraphs for ``Mode: bilingual``; every number, URL, versio
 name is kept verbatim) [omit_usage]; ``latency`` [delay_ms]; ``hold`` (wait for ``release_held()``);
 ``rate_limit`` [retry_after, retry_after_ms]; ``server_error``; ``hang`` [seconds] (bounded by
 ``max_hang_s``); ``truncate``; ``empty``; ``drop_half``; ``drop_numbers``; ``loop``; ``wrong_language``;
-``preamble``; ``context_error``; ``content_filter``; ``no_stream`` (400 for stream=true);
+``preamble``; ``merge_paragraphs`` (a good answer with all its paragraphs run into one: speaker
+turns are lost); ``split_paragraphs`` (a good answer with a paragraph break after every sentence);
+``context_error``; ``content_filter``; ``no_stream`` (400 for stream=true);
 ``no_sse`` (plain JSON even for stream=true); ``auth`` (401).
 
 Every request is recorded in ``requests``; ``max_in_flight`` is the peak number handled at once.
@@ -44,6 +46,8 @@ _TEXT_FAULTS = (
     "wrong_language",
     "preamble",
     "content_filter",
+    "merge_paragraphs",
+    "split_paragraphs",
 )
 BEHAVIOURS = frozenset(("clean", "no_sse", *_WAITS, *_HTTP_FAULTS, *_TEXT_FAULTS))
 PREAMBLE = "Sure! Here is the cleaned text:\n\n"
@@ -149,7 +153,13 @@ def _join_cjk(pieces: list[str]) -> str:
     return joined.rstrip(".!?,") + "。"
 
 
+_SPEAKER_LABEL = re.compile(r"^\*\*[^*\n]{1,40}:\*\* ")
+
+
 def translate_paragraph(paragraph: str, code: str, names: frozenset[str] = frozenset()) -> str:
+    label = _SPEAKER_LABEL.match(paragraph)
+    if label:  # a speaker label is kept as written, as the prompt asks
+        return label.group(0) + translate_paragraph(paragraph[label.end() :], code, names)
     cjk = code.split("-")[0].lower() in ("zh", "ja")
     sentences = []
     for sentence in _sentences(clean_paragraph(paragraph)):
@@ -232,6 +242,10 @@ def faulty_reply(name: str, instruction: Instruction) -> tuple[str, str]:
         return translate_text(instruction.source, wrong), "stop"
     if name == "preamble":
         return PREAMBLE + good, "stop"
+    if name == "merge_paragraphs":
+        return " ".join(_paragraphs(good)), "stop"
+    if name == "split_paragraphs":
+        return "\n\n".join(sentences), "stop"
     return good, "stop"
 
 

@@ -84,12 +84,34 @@ def test_chinese_sentences_get_a_chinese_full_stop() -> None:
 
 
 def test_chinese_sentences_are_joined_without_spaces() -> None:
-    doc = make_doc(["我们开始吧", "今天讲模型。"], language="zh")
+    doc = make_doc(["我们开始吧", "今天讲模型。"], language="zh", pauses={1: 1.5})
     assert render_paragraph(doc.sentences, "zh", show_speakers=False) == "我们开始吧。今天讲模型。"
 
 
+def test_a_chinese_run_on_unit_gets_a_comma_instead_of_a_full_stop() -> None:
+    doc = make_doc(["很多人都听说过比特币", "它是一种数字货币"], language="zh")
+    assert format_range(doc, 0, 2) == "很多人都听说过比特币，它是一种数字货币。"
+
+
+def test_unpunctuated_units_without_a_pause_run_on_without_invented_sentence_ends() -> None:
+    doc = make_doc(["somewhere between 100 90", "195 and 210 i think", "so that is it"], pauses={2: 1.5})
+    assert format_range(doc, 0, 3) == "Somewhere between 100 90 195 and 210 I think.\n\nSo that is it."
+
+
+def test_a_chunk_that_ends_mid_sentence_neither_closes_it_nor_capitalizes_the_continuation() -> None:
+    doc = make_doc(["perhaps that is", "fitting for this first interview"])
+    assert format_range(doc, 0, 1) == "Perhaps that is"
+    assert format_range(doc, 1, 2) == "fitting for this first interview."
+
+
+def test_the_english_pronoun_i_is_capitalized_only_in_english() -> None:
+    assert polish_sentence("i think i'm right and i've said so", "en") == "I think I'm right and I've said so."
+    assert polish_sentence("ich bin i", "de") == "Ich bin i."
+    assert polish_sentence("the letter i is in pi", "en") == "The letter I is in pi."  # the pronoun rule is lexical
+
+
 def test_latin_sentences_are_joined_with_single_spaces() -> None:
-    doc = make_doc(["hello there", "General Kenobi."])
+    doc = make_doc(["hello there", "General Kenobi."], pauses={1: 1.5})
     assert render_paragraph(doc.sentences, "en", show_speakers=False) == "Hello there. General Kenobi."
 
 
@@ -116,10 +138,11 @@ def test_format_range_shows_speakers_only_for_multi_speaker_documents() -> None:
 def test_document_gets_chapter_headings_at_chapter_starts() -> None:
     doc = make_doc(
         ["welcome everyone", "today we test.", "first topic here.", "second topic."],
+        pauses={1: 1.3},
         chapters=[(0, "Intro"), (2, "The first topic:")],
     )
     assert format_document(doc) == (
-        "## Intro\n\nWelcome everyone. Today we test.\n\n## The first topic\n\nFirst topic here. Second topic.\n"
+        "## Intro\n\nWelcome everyone.\n\nToday we test.\n\n## The first topic\n\nFirst topic here. Second topic.\n"
     )
 
 

@@ -73,7 +73,7 @@ def test_chapter_headings_go_before_chunks_that_start_a_chapter() -> None:
     doc = _long_doc(chapters=[(0, "Intro"), (120, "Deep dive:")])
     plan = _plan(doc, titles=[None, "Der Tiefgang"])
     states = {c.chunk_id: _llm_state(plan, c.chunk_id, f"Chunk {c.index}.") for c in plan.chunks}
-    merged = merge_chunks(plan, doc, states)
+    merged = merge_chunks(plan, doc, states, timestamps="none")
     blocks = merged.markdown.strip().split("\n\n")
     second_chapter = next(c for c in plan.chunks if c.core_start == 120)
     assert blocks[0] == "## Intro"
@@ -85,7 +85,7 @@ def test_a_heading_the_model_already_wrote_is_not_doubled() -> None:
     doc = make_doc(["One.", "Two."], chapters=[(0, "Intro")])
     plan = _plan(doc)
     states = {plan.chunks[0].chunk_id: _llm_state(plan, plan.chunks[0].chunk_id, "## Intro\n\nOne. Two.")}
-    assert merge_chunks(plan, doc, states).markdown == "## Intro\n\nOne. Two.\n"
+    assert merge_chunks(plan, doc, states, timestamps="none").markdown == "## Intro\n\nOne. Two.\n"
 
 
 def test_seam_duplicates_between_chunks_are_removed_and_counted() -> None:

@@ -6,7 +6,6 @@ import pytest
 
 from kernel.config import LLMProfile
 from kernel.long_text.contracts import GlossaryTerm, Plan, TransformRequest
-from kernel.long_text.deterministic import chapter_starts
 from kernel.long_text.plan import (
     MIN_REPLAN_SOURCE_TOKENS,
     PlanError,
@@ -16,6 +15,7 @@ from kernel.long_text.plan import (
     plan_summary,
     replan_remaining,
 )
+from kernel.long_text.sections import document_sections, section_of_sentences, section_start_flags
 from kernel.transcript import NormalizedDocument
 from tests.long_text.sentence_docs import make_doc, random_doc, word_counter
 
@@ -39,13 +39,17 @@ def _plan(
 def _assert_invariants(plan: Plan, doc: NormalizedDocument) -> None:
     covered = [i for chunk in plan.chunks for i in range(chunk.core_start, chunk.core_end)]
     assert covered == list(range(len(doc.sentences)))
-    starts = chapter_starts(doc.sentences)
+    sections = document_sections(doc)
+    starts = section_start_flags(sections, len(doc.sentences))
+    owners = section_of_sentences(sections, len(doc.sentences))
     chunk_starts = {chunk.core_start for chunk in plan.chunks}
     assert {i for i, is_start in enumerate(starts) if is_start} <= chunk_starts
     for position, chunk in enumerate(plan.chunks):
         assert chunk.index == position
         assert chunk.starts_chapter == starts[chunk.core_start]
-        assert chunk.chapter_index == doc.sentences[chunk.core_start].chapter_index
+        assert chunk.chapter_index == owners[chunk.core_start]
+        if doc.chapters:
+            assert chunk.chapter_index == doc.sentences[chunk.core_start].chapter_index
         assert chunk.core_start - chunk.context_before_start <= 2
         assert chunk.context_after_end - chunk.core_end <= 2
         if chunk.sentence_count > 1 and chunk.chunk_id not in plan.inherited:

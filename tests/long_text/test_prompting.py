@@ -10,11 +10,9 @@ from kernel.long_text.contracts import GlossaryTerm, Plan, TransformRequest, Vio
 from kernel.long_text.plan import PROMPT_OVERHEAD_TOKENS, build_plan
 from kernel.long_text.prompting import (
     PromptError,
-    build_chapter_title_messages,
     build_chunk_messages,
     list_templates,
     load_template,
-    parse_chapter_titles,
     parse_template,
 )
 from kernel.transcript import NormalizedDocument
@@ -183,16 +181,3 @@ def test_deterministic_plans_send_no_prompts() -> None:
     with pytest.raises(PromptError) as error:
         build_chunk_messages(plan, plan.chunks[0], doc)
     assert error.value.code == "prompt_no_llm_operation"
-
-
-def test_chapter_title_messages_list_every_chapter_and_answers_parse_back() -> None:
-    doc = make_doc(["Welcome.", "First topic.", "Second topic."], chapters=[(0, "Intro"), (1, "Topic one"), (2, "")])
-    plan = _plan(doc, TransformRequest(mode="translate", target_language="de"))
-    user = build_chapter_title_messages(plan, doc)[1]["content"]
-    assert "1. (current title: Intro)\nWelcome." in user and "\n3.\nSecond topic." in user
-    assert "exactly 3 line(s)" in user and not UNFILLED.search(user)
-    assert parse_chapter_titles("1. Einleitung\n2) Erstes Thema.\nnoise\n", 3) == [
-        "Einleitung",
-        "Erstes Thema",
-        None,
-    ]

@@ -5,7 +5,7 @@ import random
 from kernel.config import LLMProfile
 from kernel.long_text.contracts import ChunkSpec, GlossaryTerm, Plan, TransformRequest
 from kernel.long_text.plan import build_plan
-from kernel.long_text.verify import remove_seam_duplicate, sanitize_output, verify_chunk_output
+from kernel.long_text.verify import remove_seam_duplicate, sanitize_output, speaker_turns, verify_chunk_output
 from kernel.transcript import NormalizedDocument
 from tests.long_text.sentence_docs import make_doc, random_sentence, word_counter
 
@@ -286,3 +286,35 @@ def test_chinese_seam_duplicates_are_removed() -> None:
         "我们昨天晚上升级了整个集群。", "我们昨天晚上升级了整个集群。然后检查了日志。"
     )
     assert changed and merged == "然后检查了日志。"
+
+
+def _duo() -> tuple[Plan, ChunkSpec, NormalizedDocument]:
+    doc = make_doc(["Hello and welcome.", "Thanks for having me.", "So tell us about ovens.", "Ovens are hot."],
+                   speakers=["Ada", "Grace", "Ada", "Grace"])
+    plan = build_plan(doc, TransformRequest(mode="clean"), llm=MODEL, glossary=[], chapter_titles=[], plan_id="p1",
+                      count_tokens=word_counter)
+    return plan, plan.chunks[0], doc
+
+
+def test_an_answer_that_keeps_every_speaker_turn_passes_the_speaker_check() -> None:
+    plan, chunk, doc = _duo()
+    good = "**Ada:** Hello and welcome.\n\n**Grace:** Thanks for having me.\n\n**Ada:** So, tell us about ovens.\n\n**Grace:** Ovens are hot."
+    assert "speaker_turns" not in {v.code for v in verify_chunk_output(plan, chunk, doc, good, "stop").violations}
+
+
+def test_an_answer_that_merges_two_speakers_loses_a_turn_and_needs_a_repair() -> None:
+    plan, chunk, doc = _duo()
+    merged = "**Ada:** Hello and welcome. Thanks for having me.\n\n**Ada:** So, tell us about ovens.\n\n**Grace:** Ovens are hot."
+    found = [v for v in verify_chunk_output(plan, chunk, doc, merged, "stop").violations if v.code == "speaker_turns"]
+    assert len(found) == 1 and found[0].remedy == "repair" and "Grace" in found[0].detail
+
+
+def test_an_answer_that_invents_or_renames_a_speaker_is_a_violation() -> None:
+    plan, chunk, doc = _duo()
+    renamed = "**Ada:** Hello and welcome.\n\n**Host:** Thanks for having me.\n\n**Ada:** So, tell us about ovens.\n\n**Grace:** Ovens are hot."
+    codes = {v.code for v in verify_chunk_output(plan, chunk, doc, renamed, "stop").violations}
+    assert "speaker_turns" in codes
+
+
+def test_speaker_turns_ignore_repeated_labels_and_accept_the_colon_outside_the_bold() -> None:
+    assert speaker_turns("**Ada:** Hi.\n\n**Ada:** Again.\n\nStill Ada.\n\n**Grace**: Hello.") == ["Ada", "Grace"]

@@ -142,11 +142,18 @@ def test_article_has_front_matter_title_heading_and_body() -> None:
     assert front == {
         "title": "How CPUs Work: Part 1",
         "source": "https://www.youtube.com/watch?v=abc123",
+        "url": "https://www.youtube.com/watch?v=abc123",
+        "video_id": "abc123",
         "channel": "Core Dumped",
         "date": "2024-05-01",
+        "date_source": "upload_date",
         "duration": "12:34",
         "language": "en",
         "mode": "clean",
+        "words": 4,
+        "sections": 0,
+        "speakers": 0,
+        "reading_minutes": 1,
         "transcript_source": "subtitles (manual, en)",
         "generator": "yt-transcript 0.1.0",
     }
@@ -168,7 +175,48 @@ def test_local_file_article_names_the_file_and_omits_unknown_fields() -> None:
     )
     front = _load_front_matter(article)
     assert front["source"] == "lecture.mp4"
-    assert not {"date", "duration", "channel", "language", "quality", "target_language"} & set(front)
+    assert not {"date", "date_source", "duration", "channel", "artist", "language", "quality", "target_language",
+                "url", "video_id"} & set(front)
+
+
+def test_local_file_article_gives_the_artist_and_where_its_date_came_from() -> None:
+    info = _info(source="talk.m4a", source_kind="file", webpage_url=None, channel=None, artist="Ada Lovelace",
+                 upload_date="2023-02-01", date_source="tag")
+    front = _load_front_matter(assemble_article(info, "Text.", language="en", transcript_source="t", generator="g"))
+
+    assert (front["artist"], front["date"], front["date_source"]) == ("Ada Lovelace", "2023-02-01", "tag")
+    assert not {"channel", "url", "video_id"} & set(front)
+
+
+def test_article_counts_words_sections_speakers_and_reading_time_of_its_body() -> None:
+    body = "\n\n".join(
+        [f"## Part about {topic} [0{n}:00](https://youtu.be/abc123?t={60 * n})\n\n**Ada:** [0{n}:00] " + "word " * 200
+         for n, topic in enumerate(["ovens", "flour", "water"])]
+    )
+    front = _load_front_matter(assemble_article(_info(), body, language="en", transcript_source="t", generator="g",
+                                                speakers=2))
+
+    assert (front["words"], front["sections"], front["speakers"], front["reading_minutes"]) == (600, 3, 2, 3)
+
+
+def test_three_sections_get_a_table_of_contents_whose_links_resolve() -> None:
+    body = "## Intro [00:00]\n\nA.\n\n## 比特币是什么 [03:10]\n\nB.\n\n## Intro [07:00]\n\nC.\n\n## Intro\n\nD.\n"
+    article = assemble_article(_info(title="Intro"), body, language="en", transcript_source="t", generator="g")
+
+    contents = [line for line in article.splitlines() if line.startswith("- [")]
+    assert contents == [
+        "- [Intro](#intro-0000) [00:00]",
+        "- [比特币是什么](#比特币是什么-0310) [03:10]",
+        "- [Intro](#intro-0700) [07:00]",
+        "- [Intro](#intro-1)",  # the plain "intro" anchor is the article title's
+    ]
+    assert article.index("- [Intro]") > article.index("# Intro\n")
+
+
+def test_fewer_than_three_sections_get_no_table_of_contents() -> None:
+    article = assemble_article(_info(), "## One\n\nA.\n\n## Two\n\nB.\n", language="en", transcript_source="t",
+                               generator="g")
+    assert "](#" not in article
 
 
 def test_translation_records_target_language_and_a_non_passing_quality() -> None:

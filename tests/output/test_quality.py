@@ -4,7 +4,14 @@ from typing import Any
 
 import pytest
 
-from kernel.output.quality import NO_LLM_NOTE, QualityReport, evaluate_quality, usage_totals, weighted_length
+from kernel.output.quality import (
+    NO_LLM_NOTE,
+    UNPUNCTUATED_NOTE,
+    QualityReport,
+    evaluate_quality,
+    usage_totals,
+    weighted_length,
+)
 
 SOURCE = " ".join(f"This is sentence number {n} of the talk about processors." for n in range(20))
 ARTICLE = (
@@ -45,6 +52,13 @@ def test_without_an_llm_the_deterministic_article_passes_with_a_note() -> None:
     assert report.status == "pass"
     assert report.llm_used is False
     assert NO_LLM_NOTE in report.notes
+
+
+def test_an_unpunctuated_source_without_an_llm_gets_a_note_that_an_llm_would_improve_it() -> None:
+    plain = _evaluate(llm_used=False, source_unpunctuated=True)
+    edited = _evaluate(llm_used=True, source_unpunctuated=True)
+    assert UNPUNCTUATED_NOTE in plain.notes and plain.status == "pass"
+    assert UNPUNCTUATED_NOTE not in edited.notes
 
 
 def test_missing_sentences_fail_the_gate() -> None:

@@ -43,7 +43,7 @@ def test_example_with_sidecar_is_described_from_tags_and_files() -> None:
 
     assert info.id.startswith("file-") and len(info.id) == len("file-") + 16
     assert (info.title, info.source, info.source_kind) == ("How We Cut Our Build Time", "sample.mp4", "file")
-    assert info.upload_date == "2024-07-01"
+    assert (info.upload_date, info.date_source) == ("2024-07-01", "tag")
     assert info.language == "en"
     assert info.duration == pytest.approx(51.64, abs=0.2)
     assert [(t.origin, t.language, t.ext, t.path) for t in tracks.subtitles] == [
@@ -121,7 +121,7 @@ def test_untagged_media_gets_a_readable_title_and_its_modification_date(tmp_path
     info, _ = discover_local(media)
 
     assert info.title == "team update final"
-    assert info.upload_date == "2023-05-17"
+    assert (info.upload_date, info.date_source) == ("2023-05-17", "file_time")
     assert info.language == "fr"  # no audio language tag: the subtitle's language
     assert info.source == "team_update.final.m4a"
 

@@ -97,8 +97,31 @@ def test_long_unpunctuated_cjk_speech_is_capped_by_characters() -> None:
 
     doc = normalize_transcript(transcript(*segments, origin="subtitles"), [])
 
-    assert "".join(s.text for s in doc.sentences) == line * 30
-    assert all(len(s.text) <= 80 for s in doc.sentences)
+    assert "".join(s.text for s in doc.sentences).replace("，", "") == line * 30
+    assert all(len(s.text.replace("，", "")) <= 80 for s in doc.sentences)
+    assert all(s.text.count("，") == s.text.count(line) - 1 for s in doc.sentences)  # one comma per cue boundary
+
+
+def test_chinese_cues_are_joined_with_a_comma_and_japanese_with_a_touten() -> None:
+    chinese = TranscriptSegments(origin="subtitles", language="zh", segments=[
+        Segment(start=0.0, end=2.0, text="很多人都听说过比特币"),
+        Segment(start=2.0, end=4.0, text="它是一种数字货币"),
+        Segment(start=4.0, end=6.0, text="今天我们 来聊一聊"),
+    ])
+    japanese = TranscriptSegments(origin="subtitles", language="ja", segments=[
+        Segment(start=0.0, end=2.0, text="こんにちは"), Segment(start=2.0, end=4.0, text="今日はいい天気です"),
+    ])
+
+    assert normalize_transcript(chinese, []).sentences[0].text == "很多人都听说过比特币，它是一种数字货币，今天我们，来聊一聊"
+    assert normalize_transcript(japanese, []).sentences[0].text == "こんにちは、今日はいい天気です"
+
+
+def test_recognized_chinese_words_are_joined_without_commas() -> None:
+    words = [Word(start=i * 0.3, end=i * 0.3 + 0.25, text=w) for i, w in enumerate(["很多", "人", "都", "听说过"])]
+    segment = Segment(start=0.0, end=1.2, text="很多人都听说过", words=words)
+    doc = normalize_transcript(TranscriptSegments(origin="whisper", language="zh", segments=[segment]), [])
+
+    assert doc.sentences[0].text == "很多人都听说过"
 
 
 def test_a_speaker_change_always_starts_a_new_sentence() -> None:
