@@ -223,23 +223,35 @@ class TranscribePhase(Phase):
 
     def _from_subtitles(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
                         info: SourceInfo) -> TranscriptSegments:
-        from ..source.subtitles import assess_subtitle_usability, read_subtitle_file, subtitle_stats
+        from ..source.subtitles import (
+            assess_subtitle_usability,
+            read_subtitle_file,
+            subtitle_display_name,
+            subtitle_stats,
+        )
 
         ref = inputs.get("source.subtitles")
         if ref is None:
             raise SourceError("route chose subtitles but no subtitle file was acquired", code="missing_input")
-        segments = read_subtitle_file(ctx.path_of(ref))
+        # Messages name the user's file (talk.en.srt), never the work_dir copy (subtitles.srt).
+        display_name = subtitle_display_name(decision.track, info.source if info.source_kind == "file" else info.title)
+        parsed = read_subtitle_file(ctx.path_of(ref), display_name=display_name,
+                                    language=decision.track.language if decision.track else decision.language)
+        segments = parsed.segments
         usability = assess_subtitle_usability(segments, info.duration)
         if not usability.usable:
             raise SourceError(
-                "the subtitle track is not a usable transcript: " + " ".join(usability.reasons),
+                f"{display_name}: the subtitles are not a usable transcript: " + " ".join(usability.reasons),
                 code="subtitles_unusable",
                 hint="advance-run with reroute_to_asr transcribes the audio instead",
                 details={"track": decision.track.model_dump(mode="json") if decision.track else None,
                          "reasons": usability.reasons},
             )
         stats: dict[str, float | int | str] = dict(subtitle_stats(segments))
-        return TranscriptSegments(origin="subtitles", language=decision.language, segments=segments, stats=stats)
+        if parsed.decoding is not None:
+            stats.update(encoding=parsed.decoding.encoding, encoding_source=parsed.decoding.source)
+        return TranscriptSegments(origin="subtitles", language=decision.language, segments=segments, stats=stats,
+                                  issues=parsed.issues)
 
     def _from_speech(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
                      info: SourceInfo, params: TranscriptParams) -> TranscriptSegments:

@@ -5,9 +5,10 @@ Invariants:
   milliseconds.
 - Rolling auto-captions (each cue repeats the previous cue's last line(s) and adds one; 10 ms
   "transition" cues repeat only the old line) are reduced to the new content of each cue, so every
-  spoken word appears exactly once. Only a cue starting within 1 s of the previous one can roll it up. Rolling mode is chosen per file: when cues carry inline word timings,
-  or when at least 30% of the cues start with the previous cue's last line. Other files keep every cue;
-  only identical consecutive cues that touch in time are merged (a display artefact, not a repetition).
+  spoken word appears exactly once. Only a cue starting within 1 s of the previous one can roll it up.
+  Rolling mode is chosen per file: when cues carry inline word timings, or when at least 30% of the cues
+  start with the previous cue's last line. Other files keep every cue, also identical cues that touch in
+  time ("No." then "No." are two utterances); ``repair`` drops only exact duplicates (same text and times).
 - Work per cue is bounded (at most 8 lines are compared for an overlap): linear in the number of cues.
 """
 
@@ -23,7 +24,6 @@ from .cues import _Cue, _CueLine
 _MAX_OVERLAP_LINES = 8
 _ROLLING_SHARE = 0.3
 _ROLLING_MAX_GAP = 1.0
-_TOUCHING_GAP = 0.05
 
 
 @dataclass(slots=True)
@@ -117,19 +117,7 @@ def _segments_from_cues(cues: list[_Cue], *, rolling: bool) -> list[Segment]:
                 if pieces:
                     pieces[-1].end = max(pieces[-1].end, cue.end)
                 continue
-        for piece in _cue_pieces(cue.start, cue.end, lines):
-            last = pieces[-1] if pieces else None
-            if (
-                not rolling
-                and last is not None
-                and last.text == piece.text
-                and last.kind == piece.kind
-                and last.speaker == piece.speaker
-                and piece.start <= last.end + _TOUCHING_GAP
-            ):
-                last.end = max(last.end, piece.end)
-                continue
-            pieces.append(piece)
+        pieces.extend(_cue_pieces(cue.start, cue.end, lines))
     return [
         Segment(
             start=round(p.start, 3),
