@@ -18,10 +18,11 @@ from kernel.source.subtitles import (
     detect_subtitle_format,
     parse_subtitle_text,
     read_subtitle_file,
+    subtitle_display_name,
     subtitle_stats,
 )
 from kernel.text import count_words, join_text_pieces
-from kernel.transcript import Segment
+from kernel.transcript import Segment, SubtitleTrack
 from tests.conftest import FIXTURES
 
 SUBTITLES = FIXTURES / "subtitles"
@@ -302,6 +303,34 @@ def test_missing_file_or_directory_is_reported_as_not_found(tmp_path: Path) -> N
         with pytest.raises(SubtitleError) as caught:
             read_subtitle_file(path)
         assert caught.value.code == "subtitle_not_found"
+
+
+def test_errors_and_issues_name_the_users_file_not_the_work_dir_copy(tmp_path: Path) -> None:
+    copy = tmp_path / "subtitles.srt"
+    copy.write_text("1\n00:00:01,000 --> 00:00:02,000\nOne.\n\n2\n00:00:0x,000 --> 00:00:03,000\nTwo.\n", "utf-8")
+    parsed = read_subtitle_file(copy, display_name="talk.en.srt")
+    garbled = tmp_path / "subtitles.vtt"
+    garbled.write_text("no cues here at all\n", encoding="utf-8")
+
+    with pytest.raises(SubtitleError) as caught:
+        read_subtitle_file(garbled, display_name="talk.en.vtt")
+
+    assert [issue.file for issue in parsed.issues] == ["talk.en.srt"]
+    assert "subtitles.srt" not in parsed.issues[0].message
+    assert "talk.en.vtt" in str(caught.value) and "subtitles.vtt" not in str(caught.value)
+    assert caught.value.details["file"] == "talk.en.vtt"
+
+
+def test_tracks_are_named_in_messages_by_what_the_user_knows() -> None:
+    sidecar = SubtitleTrack(language="en", origin="sidecar", ext="srt", path="talk.en.srt")
+    embedded = SubtitleTrack(language="de", origin="embedded", ext="vtt", stream_index=2)
+    remote = SubtitleTrack(language="en", kind="automatic", origin="remote", ext="vtt", url="https://x/t.vtt")
+
+    assert subtitle_display_name(sidecar, "talk.mp4") == "talk.en.srt"
+    assert subtitle_display_name(embedded, "talk.mkv") == "subtitle stream #2 of talk.mkv"
+    assert subtitle_display_name(remote, "How we made builds faster") == (
+        "the en automatic captions of How we made builds faster"
+    )
 
 
 # --- statistics and usability --------------------------------------------------------------------------
