@@ -78,6 +78,7 @@ def test_a_timing_line_with_a_malformed_arrow_is_read_and_reported() -> None:
     assert (parsed.segments[1].start, parsed.segments[1].end, parsed.segments[1].text) == (3.0, 4.5, "Short arrow.")
     assert kinds(parsed.issues) == ["timing_unreadable"]
     assert parsed.issues[0].line == line_of(text, " -> ")
+    assert "read as 00:00:03.000 --> 00:00:04.500" in parsed.issues[0].message
 
 
 def test_a_damaged_timing_line_inside_a_cue_opens_a_new_cue_instead_of_becoming_text() -> None:

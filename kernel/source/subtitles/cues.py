@@ -97,7 +97,7 @@ class TimingRepair:
 
 @dataclass(slots=True)
 class ScanResult:
-    """Cues in file order, the cues whose times ``repair`` must fill, and the speaker labels seen."""
+    """Cues in file order, and the cues whose times ``repair`` must fill and report."""
 
     cues: list[_Cue]
     repairs: list[TimingRepair] = field(default_factory=list)
@@ -265,39 +265,35 @@ def scan_text_cues(text: str, log: IssueLog) -> ScanResult:
             result.repairs.append(TimingRepair(len(cues) - 1, repair_kind, timing_text, written_end))
 
     for number, line in enumerate(text.splitlines(), 1):
-        opens_cue = False
-        if "-->" in line:
-            match = TIMING_LINE.match(line)
-            if match is not None:
-                start, end, colon = timing_of(match)
-                if colon and colon_fraction_line is None:
-                    colon_fraction_line = number
-                repair_kind, written_end = None, None
-                if start < 0 or end < 0:
-                    repair_kind, written_end = "negative_time", end
-                    start, end = max(start, 0.0), (UNKNOWN if end < 0 else end)
-                elif end < start:
-                    repair_kind, written_end, end = "end_before_start", end, UNKNOWN
-                opens_cue = True
-            elif looks_like_timing(line):
-                opens_cue = True
-        elif not in_cue and block_position < 2 and line and any(c in line for c in ARROW_CHARS) and (
-            looks_like_timing(line)
-        ):
-            opens_cue = True
-        if opens_cue:
+        match = TIMING_LINE.match(line) if "-->" in line else None
+        damaged = match is None and (
+            ("-->" in line or (not in_cue and block_position < 2 and any(c in line for c in ARROW_CHARS)))
+            and looks_like_timing(line)
+        )
+        if match is not None or damaged:
             if in_cue:
                 # No blank line before this timing line: a trailing number is the next SRT cue's index.
                 if raw_lines and raw_lines[-1].strip().isdigit():
                     raw_lines.pop()
                 close()
-            if "-->" not in line or TIMING_LINE.match(line) is None:
+            repair_kind, written_end = None, None
+            if match is not None:
+                found_timing = True
+                start, end, colon = timing_of(match)
+                if colon and colon_fraction_line is None:
+                    colon_fraction_line = number
+                if start < 0 or end < 0:
+                    repair_kind = "negative_time"
+                    start, end = max(start, 0.0), (UNKNOWN if end < 0 else end)
+                elif end < start:
+                    repair_kind, written_end, end = "end_before_start", end, UNKNOWN
+            else:
                 salvaged_start, salvaged_end = read_damaged_timing(line)
                 start = UNKNOWN if salvaged_start is None else max(salvaged_start, 0.0)
                 end = UNKNOWN if salvaged_end is None or salvaged_end < 0 else salvaged_end
-                repair_kind, written_end = "timing_unreadable", None
-            else:
-                found_timing = True
+                if end < start:  # False when either is NaN
+                    end = UNKNOWN
+                repair_kind = "timing_unreadable"
             timing_text = line.strip()
             cue_line = number
             raw_lines = []

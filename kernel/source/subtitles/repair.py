@@ -42,6 +42,8 @@ def fill_times(scan: ScanResult, log: IssueLog) -> None:
             if start_missing and end_missing:
                 what = f"the timing line {quoted(repair.timing_text)} cannot be read; the cue {text} was timed " \
                        f"{timed} from its neighbours"
+            elif not start_missing and not end_missing:
+                what = f"the timing line {quoted(repair.timing_text)} is malformed; the cue {text} was read as {timed}"
             else:
                 part = "start" if start_missing else "end"
                 what = f"the timing line {quoted(repair.timing_text)} cannot be read in full; the cue {text} was " \
