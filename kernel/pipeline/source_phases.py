@@ -244,8 +244,8 @@ class TranscribePhase(Phase):
                 f"{display_name}: the subtitles are not a usable transcript: " + " ".join(usability.reasons),
                 code="subtitles_unusable",
                 hint="advance-run with reroute_to_asr transcribes the audio instead",
-                details={"track": decision.track.model_dump(mode="json") if decision.track else None,
-                         "reasons": usability.reasons},
+                details={"file": display_name, "reasons": usability.reasons,
+                         "track": decision.track.model_dump(mode="json") if decision.track else None},
             )
         stats: dict[str, float | int | str] = dict(subtitle_stats(segments))
         if parsed.decoding is not None:
