@@ -215,6 +215,19 @@ def test_a_json3_event_without_a_start_time_is_placed_after_the_event_before_it(
     assert "event 2" in parsed.issues[0].message
 
 
+def test_json3_events_out_of_order_are_sorted_and_reported() -> None:
+    text = (
+        '{"events": [{"tStartMs": 3000, "dDurationMs": 1000, "segs": [{"utf8": "second"}]},'
+        ' {"tStartMs": 1000, "dDurationMs": 1000, "segs": [{"utf8": "first"}]}]}'
+    )
+
+    parsed = parse_subtitle_text(text)
+
+    assert [s.text for s in parsed.segments] == ["first", "second"]
+    assert kinds(parsed.issues) == ["out_of_order"]
+    assert "event 2" in parsed.issues[0].message
+
+
 def test_replacement_characters_from_an_earlier_bad_conversion_are_reported_with_their_line() -> None:
     text = srt(("00:00:01,000 --> 00:00:02,000", "Fine."), ("00:00:03,000 --> 00:00:04,000", "Caf\ufffd cr\ufffdme"))
 

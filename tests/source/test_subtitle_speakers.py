@@ -147,6 +147,17 @@ def test_a_label_alone_on_its_line_names_the_lines_after_it() -> None:
     ]
 
 
+def test_a_recurring_title_case_label_alone_on_its_line_names_the_next_lines_but_never_swallows_text() -> None:
+    text = vtt("Host:\nWelcome back.", "[Sam] Thanks.\nGlad to be here.", "Host:", "Host: Let's start.")
+
+    assert speakers_and_texts(text) == [
+        ("Host", "speech", "Welcome back."),
+        ("Sam", "speech", "Thanks. Glad to be here."),
+        (None, "speech", "Host:"),
+        ("Host", "speech", "Let's start."),
+    ]
+
+
 def test_a_bracketed_name_alone_in_its_cue_stays_an_annotation() -> None:
     assert speakers_and_texts(vtt("[Maria]", "Hello.")) == [(None, "non_speech", "[Maria]"), (None, "speech", "Hello.")]
 

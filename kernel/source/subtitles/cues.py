@@ -162,17 +162,20 @@ class _Speakers:
             index = next((i for i, candidate in enumerate(lines) if candidate is line), None)
             if index is None:
                 continue
-            self.used(label.name, cue_line)
-            if label.remainder:
-                lines[index] = _line_from_text(label.remainder, label.name)
-                following = lines[index + 1 :]
-            else:
-                del lines[index]
-                following = lines[index:]
-            for later in following:
+            following: list[_CueLine] = []
+            for later in lines[index + 1 :]:
                 if later.speaker is not None or later.kind != "speech" or starts_with_dash(later.text):
                     break
+                following.append(later)
+            if not label.remainder and not following:
+                continue  # a lone "Name:" with nothing after it stays text
+            self.used(label.name, cue_line)
+            for later in following:
                 later.speaker = label.name
+            if label.remainder:
+                lines[index] = _line_from_text(label.remainder, label.name)
+            else:
+                del lines[index]
         for name, count in self.uses.items():
             cues = "1 line" if count == 1 else f"{count} lines"
             log.add("speaker_label", "info", "read", f"the label {name!r} was read as a speaker ({cues})",
@@ -223,7 +226,7 @@ def _cue_lines(raw_lines: list[str], start: float, end: float, speakers: _Speake
         taken = {id(placeholder) for placeholder, name in lone_labels
                  if any(line.speaker == name for line in lines if line is not placeholder)}
         if taken:
-            lines = [line for line in lines if id(line) not in taken]
+            lines[:] = [line for line in lines if id(line) not in taken]  # in place: ``pending`` holds this list
             for placeholder, name in lone_labels:
                 if id(placeholder) in taken:
                     speakers.used(name, cue_line)
