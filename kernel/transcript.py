@@ -35,6 +35,7 @@ SubtitleIssueKind = Literal[
     "replacement_characters",  # U+FFFD characters: the text was damaged before it reached us
     "encoding_detected",  # not UTF-8: the encoding was detected
     "encoding_uncertain",  # not UTF-8, and detection was not sure: pass the encoding explicitly
+    "mixed_encoding",  # UTF-8 with a few bytes in a legacy code page: those were read as cp1252
 ]
 SubtitleIssueAction = Literal["dropped", "repaired", "reordered", "kept", "merged", "read"]
 

@@ -120,6 +120,21 @@ def test_non_ascii_text_far_into_a_long_file_is_still_detected(tmp_path: Path) -
     assert parsed.decoding is not None and parsed.decoding.encoding == "cp1252"
 
 
+def test_utf8_with_a_few_legacy_bytes_stays_utf8_and_the_odd_line_is_reported(tmp_path: Path) -> None:
+    utf8 = "".join(f"{i}\n00:00:{i:02d},000 --> 00:00:{i:02d},500\nÇa va très bien, phrase n° {i}.\n\n" for i in range(1, 6))
+    path = tmp_path / "joined.fr.srt"
+    path.write_bytes(utf8.encode("utf-8") + "6\n00:00:07,000 --> 00:00:08,000\nUn café crème.\n".encode("cp1252"))
+
+    parsed = read_subtitle_file(path)
+
+    assert [s.text for s in parsed.segments] == [f"Ça va très bien, phrase n° {i}." for i in range(1, 6)] + [
+        "Un café crème."
+    ]
+    [issue] = parsed.issues
+    assert (issue.kind, issue.severity, issue.line) == ("mixed_encoding", "warning", 23)
+    assert "--subtitle-encoding" in issue.message
+
+
 # --- failures -----------------------------------------------------------------------------------------------
 
 

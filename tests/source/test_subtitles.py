@@ -223,6 +223,15 @@ def test_identical_touching_cues_stay_two_utterances() -> None:
     assert parsed.issues == []
 
 
+def test_a_file_of_repeated_short_answers_is_not_mistaken_for_rolling_captions() -> None:
+    text = "".join(f"{i}\n00:00:{i:02d},000 --> 00:00:{i:02d},800\nNo.\n\n" for i in range(1, 6))
+
+    parsed = parse_subtitle_text(text)
+
+    assert [s.text for s in parsed.segments] == ["No."] * 5
+    assert parsed.issues == []
+
+
 def test_chinese_lines_of_one_cue_join_without_spaces() -> None:
     segments = read_subtitle_file(SUBTITLES / "chinese.zh.vtt").segments
 

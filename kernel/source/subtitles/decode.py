@@ -15,7 +15,9 @@ Invariants:
   (``language``, e.g. from ``talk.fr.srt``) that matches a candidate's language makes that candidate
   the choice, and a confident one.
 - Bytes are never decoded leniently: a file no candidate decodes fails with ``subtitle_undecodable``
-  (or ``subtitle_not_text`` for binary data), never with replacement characters.
+  (or ``subtitle_not_text`` for binary data), never with replacement characters. The one repair: UTF-8
+  text with a few bytes from a legacy code page (valid multi-byte characters outnumber the bad bytes two
+  to one) stays UTF-8, and the bad bytes are read as cp1252 and reported (``mixed_encoding``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ _MIN_NON_ASCII_BYTES = 24
 # detection unsure.
 _RIVAL_SHARE = 0.8
 _ASCII_BYTES = bytes(range(0x80))
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")  # bytes that are not UTF-8, under errors="surrogateescape"
+_MIN_MIXED_UTF8 = 4
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -151,7 +155,9 @@ def decode_subtitle_bytes(
         try:
             return DecodedSubtitles(data.decode("utf-8"), SubtitleDecoding(encoding="utf-8", source="utf-8"), [])
         except UnicodeDecodeError:
-            pass
+            mixed = _decode_mostly_utf8(data, display_name)
+            if mixed is not None:
+                return mixed
     text, decoding = _detect(data, display_name, language)
     return DecodedSubtitles(text, decoding, [_decoding_issue(decoding, display_name)])
 
@@ -166,6 +172,45 @@ def _decode_given(data: bytes, codec: str, display_name: str) -> str:
             hint=f"{ENCODING_HINT}; or leave the encoding out to have it detected",
             details={"file": display_name, "encoding": codec, "offset": exc.start},
         ) from exc
+
+
+def _decode_mostly_utf8(data: bytes, display_name: str) -> DecodedSubtitles | None:
+    """UTF-8 text with a few bytes from a legacy code page (a file edited or joined in two editors).
+
+    Taken when the valid multi-byte UTF-8 characters outnumber the invalid bytes at least two to one: a
+    legacy-encoded file almost never forms valid UTF-8 sequences by chance. The invalid bytes are read as
+    cp1252 (latin-1 for the five bytes cp1252 leaves undefined) and reported with their lines, instead of
+    decoding the whole file in a code page that garbles every UTF-8 character.
+    """
+    text = data.decode("utf-8", errors="surrogateescape")
+    runs = list(_ESCAPED_BYTES.finditer(text))
+    bad = sum(len(run.group()) for run in runs)
+    good = len(text) - len(text.encode("ascii", errors="ignore")) - bad  # non-ASCII characters that are UTF-8
+    if good < _MIN_MIXED_UTF8 or good < 2 * bad:
+        return None
+    newline = "\n" if "\n" in text else "\r"
+    lines = sorted({text.count(newline, 0, run.start()) + 1 for run in runs})
+    repaired = _ESCAPED_BYTES.sub(_legacy_bytes_as_text, text).removeprefix("\ufeff")
+    listed = ", ".join(str(line) for line in lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+    issue = SubtitleIssue(
+        kind="mixed_encoding", severity="warning", action="repaired", file=display_name, line=lines[0],
+        message=f"{display_name} line {lines[0]}: the file is UTF-8 except for {bad} byte(s) on line(s) {listed}; "
+        f"they were read as cp1252. If they look wrong, pass the file's encoding with {ENCODING_OPTION}",
+    )
+    return DecodedSubtitles(repaired, SubtitleDecoding(encoding="utf-8", source="utf-8", confident=False,
+                                                       alternatives=["cp1252"]), [issue])
+
+
+def _legacy_bytes_as_text(run: re.Match[str]) -> str:
+    raw = run.group().encode("utf-8", errors="surrogateescape")
+    return "".join(_legacy_byte(byte) for byte in raw)
+
+
+def _legacy_byte(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return bytes([byte]).decode("latin-1")
 
 
 @dataclass(slots=True)

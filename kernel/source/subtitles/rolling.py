@@ -7,7 +7,8 @@ Invariants:
   "transition" cues repeat only the old line) are reduced to the new content of each cue, so every
   spoken word appears exactly once. Only a cue starting within 1 s of the previous one can roll it up.
   Rolling mode is chosen per file: when cues carry inline word timings, or when at least 30% of the cues
-  start with the previous cue's last line. Other files keep every cue, also identical cues that touch in
+  start with the previous cue's last line(s) and add to them (a cue that only repeats the previous one
+  is no evidence). Other files keep every cue, also identical cues that touch in
   time ("No." then "No." are two utterances); ``repair`` drops only exact duplicates (same text and times).
 - Work per cue is bounded (at most 8 lines are compared for an overlap): linear in the number of cues.
 """
@@ -63,8 +64,11 @@ def _looks_rolling(cues: list[_Cue]) -> bool:
     previous_end = cues[0].end
     for cue in cues[1:]:
         current = [line.text for line in cue.lines]
+        # A cue that only repeats the previous one ("No." then "No.") is no evidence of rolling: rolling
+        # cues repeat the previous last line(s) and add a line, or grow a line.
+        overlap = _line_overlap(previous, current)
         if cue.start - previous_end <= _ROLLING_MAX_GAP and (
-            _line_overlap(previous, current) or _grows_from(previous[-1], current[0])
+            0 < overlap < len(current) or _grows_from(previous[-1], current[0])
         ):
             overlapping += 1
         previous, previous_end = current, cue.end
