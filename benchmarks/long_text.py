@@ -130,7 +130,7 @@ def subtitle_vtt(sentences: list[str], seed: int = 5) -> str:
 def planned_chunks(vtt: str, media: Path, settings: Settings) -> int:
     """How many chunks the plan phase will make of ``vtt`` (the same kernel calls as the phases)."""
     info, _ = discover_local(media)
-    segments = parse_subtitle_text(vtt, "vtt")
+    segments = parse_subtitle_text(vtt, "vtt").segments
     doc = normalize_transcript(TranscriptSegments(origin="subtitles", language="en", segments=segments),
                                info.chapters)
     glossary = build_glossary(info.title, info.description, [c.title for c in info.chapters], doc, [])

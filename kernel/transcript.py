@@ -24,6 +24,23 @@ AsrBackend = Literal["whisper", "deepgram"]  # the speech recognition backends
 SegmentKind = Literal["speech", "non_speech"]
 # Where a source's date comes from: the site's upload date, a container tag, or the file's modification time.
 DateSource = Literal["upload_date", "tag", "file_time"]
+SubtitleIssueKind = Literal[
+    "timing_unreadable",  # a timing line that cannot be read (or only in part): times taken from the neighbours
+    "negative_time",  # a negative start or end: moved to 0 (a negative end is taken from the neighbours)
+    "end_before_start",  # the end is before the start: the end is taken from the next cue
+    "out_of_order",  # the cue starts before the cue above it: moved into time order
+    "overlap",  # the cue starts before the previous one ends: kept as it is
+    "duplicate_cue",  # the same text and times as the previous cue: dropped
+    "empty_cue",  # a timing line without text: nothing to keep
+    "timestamp_variant",  # timestamps such as HH:MM:SS:mmm, read as a decimal fraction of a second
+    "rolling_captions",  # rolling auto-captions: repeated lines were merged so each word appears once
+    "speaker_label",  # a [Name] or Name: label at the start of a line was read as the speaker
+    "replacement_characters",  # U+FFFD characters: the text was damaged before it reached us
+    "encoding_detected",  # not UTF-8: the encoding was detected
+    "encoding_uncertain",  # not UTF-8, and detection was not sure: pass the encoding explicitly
+    "mixed_encoding",  # UTF-8 with a few bytes in a legacy code page: those were read as cp1252
+]
+SubtitleIssueAction = Literal["dropped", "repaired", "reordered", "kept", "merged", "read"]
 
 
 class DomainModel(BaseModel):
@@ -133,8 +150,30 @@ class RouteDecision(DomainModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+class SubtitleIssue(DomainModel):
+    """One cue (or the whole file) that subtitle parsing repaired, dropped or read in a way worth knowing.
+
+    ``severity`` is ``warning`` when the transcript's text or timing differs from what the file says, or the
+    file is damaged in a way that may matter; ``info`` when it only records how the file was read. ``file``
+    is the user's name for the subtitles (a sidecar's own file name, never a work_dir copy); ``line`` is the
+    1-based line of the cue's timing line (``None`` for file-level issues and json3 events); ``start`` is the
+    cue's start in seconds as used in the transcript. ``message`` is one sentence naming the file and line.
+    """
+
+    kind: SubtitleIssueKind
+    severity: Literal["warning", "info"]
+    action: SubtitleIssueAction
+    file: str
+    line: int | None = Field(default=None, ge=1)
+    start: float | None = None
+    message: str
+
+
 class TranscriptSegments(DomainModel):
-    """The ``transcript.segments`` artifact: timed segments from subtitles or speech recognition."""
+    """The ``transcript.segments`` artifact: timed segments from subtitles or speech recognition.
+
+    ``issues`` lists what subtitle parsing repaired, dropped or noticed (empty for speech recognition).
+    """
 
     schema_file: ClassVar[str] = "transcript_segments"
 
@@ -143,6 +182,7 @@ class TranscriptSegments(DomainModel):
     language: str | None = None
     segments: list[Segment]
     stats: dict[str, float | int | str] = Field(default_factory=dict)
+    issues: list[SubtitleIssue] = Field(default_factory=list)
 
 
 class Sentence(DomainModel):

@@ -45,7 +45,7 @@ from kernel.task_runtime.contracts import FINISHED_STATES, CommandEnvelope, Prog
 from kernel.task_runtime.drive import DRIVE_WAIT_SECONDS, RunFailed, RunStopped, drive
 from kernel.task_runtime.errors import InvalidInputError, YTTError
 from kernel.task_runtime.views import detail_names
-from scripts.words import cli_error, cli_next_step
+from scripts.words import cli_error, cli_next_step, cli_text
 
 _PIPELINE = TranscriptPipeline()
 DETAILS = detail_names(_PIPELINE)
@@ -239,7 +239,7 @@ def format_envelope(envelope: CommandEnvelope) -> str:
     if isinstance(route, dict):
         lines.append(f"route      {route.get('route')} ({route.get('language') or '?'})")
         lines += [f"           - {reason}" for reason in route.get("reasons") or []]
-    lines += [f"warning    {w}" for w in envelope.warnings]
+    lines += [f"warning    {cli_text(w, envelope.run_id)}" for w in envelope.warnings]
     detail = envelope.data.get("detail", "summary")
     if detail in ("summary", "phases") and envelope.phases:
         rows = [[p.name, p.status, str(p.runs), str(p.skips), p.note or ""] for p in envelope.phases]
@@ -289,11 +289,14 @@ class Session:
         self.display.finish()
         if envelope.state == RunState.AWAITING_INPUT:
             return self.report_awaiting(envelope, notes)
+        warnings = [cli_text(w, envelope.run_id) for w in [*notes, *envelope.warnings]]
         if self.as_json:
             _json_line(self.out, {"run_id": envelope.run_id, "work_dir": envelope.work_dir,
                                   "state": envelope.state, "outputs": envelope.outputs or {},
-                                  "warnings": [*notes, *envelope.warnings]})
+                                  "warnings": warnings})
             return 0
+        for warning in envelope.warnings:
+            sys.stderr.write(f"warning: {cli_text(warning, envelope.run_id)}\n")
         outputs = envelope.outputs or {}
         for name, path in outputs.items():
             if name != "markdown":
@@ -309,7 +312,7 @@ class Session:
         if self.as_json:
             _json_line(self.out, {"run_id": envelope.run_id, "work_dir": envelope.work_dir, "state": envelope.state,
                                   "agent_task": task, "next_step": cli_next_step(envelope.next_step, envelope.run_id),
-                                  "warnings": [*notes, *envelope.warnings]})
+                                  "warnings": [cli_text(w, envelope.run_id) for w in [*notes, *envelope.warnings]]})
             return 0
         sys.stderr.write(f"waiting for your text: {cli_next_step(envelope.next_step, envelope.run_id)}\n")
         self.out.write(envelope.work_dir + "\n")

@@ -1,9 +1,13 @@
 """Script-first subtitle commands (one JSON document on stdout).
 
-``python -m scripts.subtitles parse FILE [--format vtt|srt|json3] [--encoding ENC] [--duration SECONDS]``
-parses a WebVTT, SRT or YouTube json3 file the same way the pipeline does and prints
-``{"ok": true, "file", "format", "segments", "stats", "usability"}``; errors print
+``python -m scripts.subtitles parse FILE [--format vtt|srt|json3] [--subtitle-encoding ENC] [--language L]
+[--duration SECONDS]`` parses a WebVTT, SRT or YouTube json3 file the same way the pipeline does and prints
+``{"ok": true, "file", "format", "decoding", "segments", "stats", "usability", "issues", "warnings"}``:
+``decoding`` says which encoding was used, how it was chosen and whether detection was sure; ``issues``
+lists every cue that was repaired, reordered or dropped (with its line) and how the file was read;
+``warnings`` sums up the warning-level issues, one line per kind. Errors print
 ``{"ok": false, "error": {"code", "message", "hint"}}`` and exit non-zero (2 for bad arguments).
+``--encoding`` is accepted as another name for ``--subtitle-encoding``.
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ from typing import Any
 
 from kernel.source.subtitles import (
     assess_subtitle_usability,
-    detect_subtitle_format,
-    parse_subtitle_text,
-    read_subtitle_text,
+    read_subtitle_file,
     subtitle_stats,
+    summarize_subtitle_issues,
 )
 from scripts._common import JsonArgumentParser, run_json_command
 
@@ -28,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     parse = commands.add_parser("parse", help="parse a subtitle file into timed segments")
     parse.add_argument("file", type=Path, help="a .vtt, .srt or .json3 subtitle file")
     parse.add_argument("--format", choices=["vtt", "srt", "json3"], help="skip format detection")
-    parse.add_argument("--encoding", help="text encoding when the file is not UTF-8 (for example cp1252)")
+    parse.add_argument("--subtitle-encoding", "--encoding", dest="encoding", metavar="ENC",
+                       help="the file's text encoding (for example cp1252); default: detected")
+    parse.add_argument("--language", metavar="L", help="the subtitles' language, if known; helps encoding detection")
     parse.add_argument(
         "--duration", type=float, help="media duration in seconds, for the words-per-minute usability check"
     )
@@ -37,15 +42,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _parse_command(args: argparse.Namespace) -> dict[str, Any]:
     path: Path = args.file
-    text = read_subtitle_text(path, args.encoding)
-    fmt = args.format or detect_subtitle_format(text)
-    segments = parse_subtitle_text(text, fmt, source_name=path.name)
+    parsed = read_subtitle_file(path, encoding=args.encoding, language=args.language, fmt=args.format)
     return {
         "file": path.name,
-        "format": fmt,
-        "segments": [segment.model_dump(mode="json", exclude_none=True) for segment in segments],
-        "stats": subtitle_stats(segments),
-        "usability": assess_subtitle_usability(segments, args.duration).model_dump(mode="json"),
+        "format": parsed.format,
+        "decoding": parsed.decoding.model_dump(mode="json") if parsed.decoding else None,
+        "segments": [segment.model_dump(mode="json", exclude_none=True) for segment in parsed.segments],
+        "stats": subtitle_stats(parsed.segments),
+        "usability": assess_subtitle_usability(parsed.segments, args.duration).model_dump(mode="json"),
+        "issues": [issue.model_dump(mode="json", exclude_none=True) for issue in parsed.issues],
+        "warnings": summarize_subtitle_issues(parsed.issues),
     }
 
 

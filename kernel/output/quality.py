@@ -84,6 +84,8 @@ class QualityReport(BaseModel):
     output_chars: int
     usage: dict[str, int | float] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    # What reading the source changed or dropped (damaged subtitle cues and the like), file and line each.
+    source_issues: list[str] = Field(default_factory=list)
 
 
 def evaluate_quality(
@@ -101,6 +103,7 @@ def evaluate_quality(
     target_language: str | None = None,
     transcript_origin: str | None = None,
     source_unpunctuated: bool = False,
+    source_issues: list[str] | None = None,
 ) -> QualityReport:
     """Run every document check over the merged text and decide pass, degraded or fail.
 
@@ -153,6 +156,7 @@ def evaluate_quality(
         output_chars=len(output_text),
         usage=usage_totals(usage or {}),
         notes=_notes(llm_used, mode, source_language, target_language, transcript_origin, source_unpunctuated),
+        source_issues=list(source_issues or []),
     )
 
 

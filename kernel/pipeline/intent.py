@@ -23,7 +23,7 @@ from ..long_text.contracts import TransformMode
 from ..output.formats import ALL_FORMATS, OutputFormat
 from ..source.routing import ForceRoute
 from ..source.urls import is_url, validate_source_url
-from ..task_runtime.errors import InvalidInputError, PathNotAllowedError
+from ..task_runtime.errors import InvalidInputError, PathNotAllowedError, YTTError
 from ..transcript import AsrBackend
 
 # endpoint: the configured OpenAI-compatible endpoint; agent: the calling agent writes each chunk (one task
@@ -102,6 +102,18 @@ class TranscriptParams(BaseModel):
         if not value or len(value) > 20 or not all(c.isalnum() or c == "-" for c in value):
             raise ValueError("must be a language code such as 'en', 'de' or 'zh-Hans'")
         return value
+
+    @field_validator("subtitle_encoding")
+    @classmethod
+    def _subtitle_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from ..source.subtitles.decode import normalize_encoding_name
+
+        try:
+            return normalize_encoding_name(value)
+        except YTTError as exc:
+            raise ValueError(exc.message) from exc
 
     @field_validator("formats")
     @classmethod

@@ -31,7 +31,7 @@ class VerifyPhase(Phase):
     state_on_start = TranscriptState.VERIFYING
 
     def requires(self, params: TranscriptParams) -> list[str]:
-        return ["doc.merged", "merge.summary", "doc.normalized", "plan.current"]
+        return ["doc.merged", "merge.summary", "doc.normalized", "plan.current", "transcript.segments"]
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["quality.report"]
@@ -42,10 +42,12 @@ class VerifyPhase(Phase):
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from ..output.quality import evaluate_quality
+        from ..source.subtitles import summarize_subtitle_issues
 
         params: TranscriptParams = ctx.params
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
         plan = ctx.load_model(inputs["plan.current"], Plan)
+        transcript = ctx.load_model(inputs["transcript.segments"], TranscriptSegments)
         merged = ctx.path_of(inputs["doc.merged"]).read_text(encoding="utf-8")
         summary = read_json(ctx.path_of(inputs["merge.summary"]))
         usage = summary.get("usage") or {}
@@ -65,6 +67,7 @@ class VerifyPhase(Phase):
             target_language=plan.output_language if plan.output_language != plan.source_language else None,
             transcript_origin=doc.origin,
             source_unpunctuated=doc.stats.get("sentence_split") == "pauses",
+            source_issues=summarize_subtitle_issues(transcript.issues, severity="warning"),
         )
         ctx.emit("quality_gate", status=report.status, reasons=report.reasons)
         return PhaseResult(outputs={"quality.report": PhaseOutput.json(report, "quality.json")},

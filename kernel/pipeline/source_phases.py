@@ -192,7 +192,7 @@ class TranscribePhase(Phase):
     """Produces ``transcript.segments`` on both routes: parsed subtitles or speech recognition."""
 
     name = "transcribe"
-    version = "1"
+    version = "2"
     state_on_start = TranscriptState.TRANSCRIBING
 
     def requires(self, params: TranscriptParams) -> list[str]:
@@ -215,6 +215,8 @@ class TranscribePhase(Phase):
         }
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from ..source.subtitles import summarize_subtitle_issues
+
         params: TranscriptParams = ctx.params
         decision = ctx.load_model(inputs["route.decision"], RouteDecision)
         info = ctx.load_model(inputs["source.info"], SourceInfo)
@@ -223,29 +225,44 @@ class TranscribePhase(Phase):
         else:
             transcript = self._from_speech(ctx, inputs, decision, info, params)
         stats = {k: v for k, v in transcript.stats.items() if k in ("windows_total", "windows_from_checkpoint")}
+        # The phase record keeps the warnings, so every command can show them without reading the segments.
+        warnings = summarize_subtitle_issues(transcript.issues, severity="warning")
         return PhaseResult(outputs={"transcript.segments": PhaseOutput.json(transcript, "segments.json")},
-                           summary={"origin": transcript.origin, "segments": len(transcript.segments), **stats})
+                           summary={"origin": transcript.origin, "segments": len(transcript.segments), **stats,
+                                    **({"warnings": warnings} if warnings else {})})
 
     def _from_subtitles(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
                         info: SourceInfo) -> TranscriptSegments:
         params: TranscriptParams = ctx.params
-        from ..source.subtitles import assess_subtitle_usability, read_subtitle_file, subtitle_stats
+        from ..source.subtitles import (
+            assess_subtitle_usability,
+            read_subtitle_file,
+            subtitle_display_name,
+            subtitle_stats,
+        )
 
         ref = inputs.get("source.subtitles")
         if ref is None:
             raise SourceError("route chose subtitles but no subtitle file was acquired", code="missing_input")
-        segments = read_subtitle_file(ctx.path_of(ref), params.subtitle_encoding)
+        # Messages name the user's file (talk.en.srt), never the work_dir copy (subtitles.srt).
+        display_name = subtitle_display_name(decision.track, info.source if info.source_kind == "file" else info.title)
+        parsed = read_subtitle_file(ctx.path_of(ref), encoding=params.subtitle_encoding, display_name=display_name,
+                                    language=decision.track.language if decision.track else decision.language)
+        segments = parsed.segments
         usability = assess_subtitle_usability(segments, info.duration)
         if not usability.usable:
             raise SourceError(
-                "the subtitle track is not a usable transcript: " + " ".join(usability.reasons),
+                f"{display_name}: the subtitles are not a usable transcript: " + " ".join(usability.reasons),
                 code="subtitles_unusable",
                 permanent=True,  # the same track fails the same way; transcribing the audio is the way out
-                details={"track": decision.track.model_dump(mode="json") if decision.track else None,
-                         "reasons": usability.reasons},
+                details={"file": display_name, "reasons": usability.reasons,
+                         "track": decision.track.model_dump(mode="json") if decision.track else None},
             )
         stats: dict[str, float | int | str] = dict(subtitle_stats(segments))
-        return TranscriptSegments(origin="subtitles", language=decision.language, segments=segments, stats=stats)
+        if parsed.decoding is not None:
+            stats.update(encoding=parsed.decoding.encoding, encoding_source=parsed.decoding.source)
+        return TranscriptSegments(origin="subtitles", language=decision.language, segments=segments, stats=stats,
+                                  issues=parsed.issues)
 
     def _from_speech(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
                      info: SourceInfo, params: TranscriptParams) -> TranscriptSegments:

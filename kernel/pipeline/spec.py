@@ -143,6 +143,16 @@ class TranscriptPipeline:
             facts["fallback_chunks"] = int((result.get("counts") or {}).get("fallback", 0))
         return facts
 
+    def notices(self, manifest: Manifest) -> list[str]:
+        """Warnings phases recorded in their summaries (e.g. damaged subtitle cues, with file and line)."""
+        found: list[str] = []
+        for phase in self._phases:
+            record = manifest.phases.get(phase.name)
+            warnings = record.summary.get("warnings") if record is not None else None
+            if isinstance(warnings, list):
+                found.extend(str(w) for w in warnings)
+        return found
+
     def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
         chunks = facts.get("chunks")
         return {f"chunks_{status}": int(n) for status, n in chunks.items()} if isinstance(chunks, dict) else {}

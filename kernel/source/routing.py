@@ -46,7 +46,15 @@ SUBTITLE_BLOCK_CODES: frozenset[str] = frozenset(
 # Failure codes of the subtitle route after which transcribing the audio is the way out: the track turned
 # out not to be a usable transcript, or it cannot be fetched or read. The pipeline offers (and takes by
 # itself) ``reroute_to_asr`` for these when the source has audio; the failure becomes the route's reason.
-REROUTABLE_SUBTITLE_FAILURES: frozenset[str] = frozenset({"subtitles_unusable"}) | SUBTITLE_BLOCK_CODES
+# Besides the blocks of a remote track (SUBTITLE_BLOCK_CODES). Not here: ``subtitle_decode_failed`` (the encoding the user gave is wrong: the way out is another
+# ``--subtitle-encoding``, not a transcription the user did not ask for) and ``invalid_encoding``.
+REROUTABLE_SUBTITLE_FAILURES: frozenset[str] = frozenset({
+    "subtitles_unusable",  # parsed, but mostly [Music] or far too few words
+    "subtitle_empty",  # no cue with text
+    "subtitle_garbled",  # no parsable cue
+    "subtitle_not_text",  # binary data, not text
+    "subtitle_undecodable",  # not UTF-8 and no encoding detected
+}) | SUBTITLE_BLOCK_CODES
 
 _UNDETERMINED = {"", "und", "unk", "unknown", "zxx", "mis", "mul", "none", "n/a"}
 

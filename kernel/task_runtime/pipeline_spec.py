@@ -97,6 +97,11 @@ class PipelineSpec(Protocol):
         """Small facts for the policy's offer rules and the summary view (cheap: read per command)."""
         ...
 
+    def notices(self, manifest: Manifest) -> list[str]:
+        """What callers should be told about this run with every result (e.g. input that was repaired),
+        read from the manifest only."""
+        ...
+
     def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
         """Work-item counts to show with progress (e.g. items by status), from ``observe_domain``'s facts."""
         ...

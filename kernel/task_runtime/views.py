@@ -141,7 +141,7 @@ def envelope(
     **extra: Any,
 ) -> CommandEnvelope:
     evaluation = evaluation or evaluate_policy(pipeline, obs)
-    warnings = list(extra.pop("warnings", []))
+    warnings = [*pipeline.notices(manifest), *extra.pop("warnings", [])]
     if obs.pause_requested and obs.state != RunState.PAUSED:
         warnings.append("a pause was requested; the run stops at its next safe point")
     if obs.cancel_requested and obs.state not in TERMINAL_STATES:

@@ -23,7 +23,7 @@ from tests.long_text.sentence_docs import make_doc
 
 
 def normalized(talk: GeneratedTalk) -> NormalizedDocument:
-    segments = parse_subtitle_text(manual_vtt(talk))
+    segments = parse_subtitle_text(manual_vtt(talk)).segments
     return normalize_transcript(TranscriptSegments(origin="subtitles", language=talk.language, segments=segments), [])
 
 

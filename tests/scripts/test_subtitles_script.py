@@ -56,14 +56,43 @@ def test_missing_file_is_a_json_error_with_a_non_zero_exit(tmp_path: Path) -> No
     assert document["error"]["code"] == "subtitle_not_found"
 
 
-def test_non_utf8_file_is_a_json_error_with_a_hint(tmp_path: Path) -> None:
+def test_a_legacy_encoded_file_is_detected_and_the_decoding_is_reported() -> None:
+    code, document, _ = run_script("parse", str(FIXTURES / "subtitles" / "encodings" / "talk.fr.srt"))
+
+    assert code == 0
+    assert document["decoding"]["encoding"] == "cp1252"
+    assert document["decoding"]["source"] == "detected" and document["decoding"]["confident"] is True
+    assert document["segments"][0]["text"].startswith("« Bonjour à tous »")
+    assert [issue["kind"] for issue in document["issues"]] == ["encoding_detected"]
+
+
+def test_the_subtitle_encoding_option_and_its_short_alias_are_honoured(tmp_path: Path) -> None:
     path = tmp_path / "legacy.srt"
     path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nCafé\n".encode("cp1252"))
 
-    code, document, _ = run_script("parse", str(path))
+    for flag in ("--subtitle-encoding", "--encoding"):
+        code, document, _ = run_script("parse", str(path), flag, "cp1252")
+        assert code == 0
+        assert document["decoding"] == {"encoding": "cp1252", "source": "caller", "confident": True,
+                                        "language": None, "alternatives": []}
+
+
+def test_damaged_cues_are_listed_with_their_lines_and_summed_up_as_warnings() -> None:
+    code, document, _ = run_script("parse", str(FIXTURES / "subtitles" / "damaged.en.srt"))
+
+    assert code == 0
+    assert sorted(issue["kind"] for issue in document["issues"]) == ["end_before_start", "out_of_order",
+                                                                     "timing_unreadable"]
+    assert all(issue["file"] == "damaged.en.srt" and issue["line"] >= 1 for issue in document["issues"])
+    assert len(document["warnings"]) == 3
+    assert all(line.startswith("damaged.en.srt line ") for line in document["warnings"])
+
+
+def test_a_binary_file_is_a_json_error_with_its_own_code(tmp_path: Path) -> None:
+    code, document, _ = run_script("parse", str(FIXTURES / "subtitles" / "encodings" / "picture.en.srt"))
 
     assert code != 0
-    assert document["error"]["code"] == "subtitle_not_utf8"
+    assert document["error"]["code"] == "subtitle_not_text"
     assert document["error"]["hint"]
 
 

@@ -188,7 +188,7 @@ def test_indexes_are_contiguous_and_pauses_measure_silence_between_sentences() -
 
 
 def test_youtube_auto_captions_normalize_without_losing_words_or_mixing_in_music() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt").segments
 
     doc = normalize_transcript(transcript(*segments, origin="subtitles"), [])
 
@@ -229,7 +229,7 @@ def test_only_non_speech_gives_no_sentences_but_keeps_subtitle_lines() -> None:
 
 
 def test_the_same_input_always_gives_the_same_output() -> None:
-    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt").segments
     chapters = [Chapter(title="Start", start=0.0), Chapter(title="End", start=3000.0)]
 
     first = normalize_transcript(transcript(*segments, origin="subtitles"), chapters)

@@ -1,4 +1,8 @@
-"""Subtitle parsing: real-world VTT/SRT/json3 shapes, rolling duplicates, non-speech cues, bad inputs."""
+"""Subtitle parsing: real-world VTT/SRT/json3 shapes, rolling duplicates, non-speech cues, bad inputs.
+
+Damaged cues, timestamp variants, speakers and encodings have their own modules
+(``test_subtitle_repairs``, ``test_subtitle_speakers``, ``test_subtitle_encodings``).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,11 @@ from kernel.source.subtitles import (
     detect_subtitle_format,
     parse_subtitle_text,
     read_subtitle_file,
+    subtitle_display_name,
     subtitle_stats,
 )
-from kernel.task_runtime.errors import InvalidInputError
 from kernel.text import count_words, join_text_pieces
-from kernel.transcript import Segment
+from kernel.transcript import Segment, SubtitleTrack
 from tests.conftest import FIXTURES
 
 SUBTITLES = FIXTURES / "subtitles"
@@ -36,7 +40,7 @@ def all_speech_words(segments: list[Segment]) -> list[str]:
 
 
 def test_rolling_youtube_auto_captions_keep_every_word_exactly_once() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt").segments
 
     assert " ".join(speech_texts(segments)) == (
         "hey everyone welcome back to the channel today we're going to talk about sourdough bread and how "
@@ -45,7 +49,7 @@ def test_rolling_youtube_auto_captions_keep_every_word_exactly_once() -> None:
 
 
 def test_a_phrase_really_said_twice_survives_rolling_deduplication() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt").segments
 
     assert speech_texts(segments)[-2:] == ["no no no", "no no no"]
     assert segments[-2].start == pytest.approx(13.519)
@@ -53,13 +57,13 @@ def test_a_phrase_really_said_twice_survives_rolling_deduplication() -> None:
 
 
 def test_ten_millisecond_transition_cues_produce_no_segments() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt").segments
 
     assert all(s.end - s.start > 0.05 for s in segments)
 
 
 def test_inline_word_timings_become_segment_words() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt").segments
     first_speech = next(s for s in segments if s.kind == "speech")
 
     assert first_speech.words is not None
@@ -73,7 +77,7 @@ def test_inline_word_timings_become_segment_words() -> None:
 def test_caption_word_ends_leave_pauses_visible() -> None:
     text = "WEBVTT\n\n00:00:00.000 --> 00:00:06.000\nso<00:00:00.300><c> then</c><00:00:05.000><c> later</c>\n"
 
-    words = parse_subtitle_text(text)[0].words
+    words = parse_subtitle_text(text).segments[0].words
 
     assert words is not None
     assert words[1].start == pytest.approx(0.3)
@@ -82,7 +86,7 @@ def test_caption_word_ends_leave_pauses_visible() -> None:
 
 
 def test_rolling_music_cue_becomes_one_non_speech_segment() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "youtube_auto.en.vtt").segments
 
     non_speech = [s for s in segments if s.kind == "non_speech"]
     assert [(s.text, s.start, s.end) for s in non_speech] == [("[Music]", 0.0, 3.2)]
@@ -90,7 +94,7 @@ def test_rolling_music_cue_becomes_one_non_speech_segment() -> None:
 
 
 def test_old_color_style_auto_captions_are_parsed_and_inline_music_is_dropped() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube_auto_old_style.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "youtube_auto_old_style.en.vtt").segments
 
     assert speech_texts(segments) == ["so in this video", "we will learn knots"]
     assert segments[1].words is not None
@@ -98,7 +102,7 @@ def test_old_color_style_auto_captions_are_parsed_and_inline_music_is_dropped() 
 
 
 def test_japanese_auto_captions_join_words_without_spaces() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube_auto.ja.vtt")
+    segments = read_subtitle_file(SUBTITLES / "youtube_auto.ja.vtt").segments
 
     assert speech_texts(segments) == ["こんにちは今日は", "いい天気です"]
     assert segments[1].words is not None
@@ -106,7 +110,7 @@ def test_japanese_auto_captions_join_words_without_spaces() -> None:
 
 
 def test_rolling_srt_converted_from_auto_captions_loses_and_repeats_nothing() -> None:
-    segments = read_subtitle_file(SUBTITLES / "auto_rolling.en.srt")
+    segments = read_subtitle_file(SUBTITLES / "auto_rolling.en.srt").segments
 
     assert speech_texts(segments) == [
         "so today we're going to",
@@ -124,7 +128,7 @@ def test_live_captions_that_grow_a_line_keep_only_the_new_words() -> None:
         "4\n00:00:04,000 --> 00:00:05,000\nwe are live from Paris\ntoday\n"
     )
 
-    segments = parse_subtitle_text(text)
+    segments = parse_subtitle_text(text).segments
 
     assert " ".join(speech_texts(segments)) == "we are live from Paris today"
 
@@ -133,7 +137,7 @@ def test_live_captions_that_grow_a_line_keep_only_the_new_words() -> None:
 
 
 def test_manual_vtt_skips_header_style_region_note_and_cue_identifiers() -> None:
-    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt").segments
     joined = " ".join(s.text for s in segments)
 
     for block_text in ("color", "yellow", "fred", "width", "hand", "intro-1", "Lecture"):
@@ -142,28 +146,28 @@ def test_manual_vtt_skips_header_style_region_note_and_cue_identifiers() -> None
 
 
 def test_voice_tags_become_segment_speakers() -> None:
-    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt").segments
 
     assert [s.speaker for s in segments[:3]] == ["Roger Bingham", "Roger Bingham", "Neil deGrasse Tyson"]
     assert segments[3].speaker is None
 
 
 def test_html_entities_are_decoded() -> None:
-    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt").segments
 
     assert segments[1].text == "We're actually at the Lucern Hotel, just down the street"
     assert segments[2].text == "Tom & Jerry > everything else"
 
 
 def test_formatting_tags_and_inline_annotations_are_removed_from_speech() -> None:
-    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt").segments
 
     assert segments[3].text == "Italic and bold text stays clean"
     assert segments[3].kind == "speech"
 
 
 def test_non_speech_cues_are_marked_and_never_mixed_into_speech() -> None:
-    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt").segments
 
     non_speech = [(s.text, s.kind) for s in segments if s.kind == "non_speech"]
     assert non_speech == [("[applause]", "non_speech"), ("(laughter)", "non_speech"), ("♪♪", "non_speech")]
@@ -172,14 +176,14 @@ def test_non_speech_cues_are_marked_and_never_mixed_into_speech() -> None:
 def test_cue_with_music_and_speech_lines_is_split_into_two_segments() -> None:
     text = "WEBVTT\n\n00:00:00.000 --> 00:00:04.000\n♪ la la la ♪\nAnd we are back.\n"
 
-    segments = parse_subtitle_text(text)
+    segments = parse_subtitle_text(text).segments
 
     assert [(s.kind, s.text) for s in segments] == [("non_speech", "♪ la la la ♪"), ("speech", "And we are back.")]
     assert segments[0].end <= segments[1].start
 
 
 def test_unpadded_hours_and_minute_only_timestamps_are_read() -> None:
-    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt")
+    segments = read_subtitle_file(SUBTITLES / "manual.en.vtt").segments
 
     assert (segments[-2].start, segments[-2].end) == (17.5, 19.0)
     assert (segments[-1].start, segments[-1].end) == (3723.0, 3725.5)
@@ -188,7 +192,7 @@ def test_unpadded_hours_and_minute_only_timestamps_are_read() -> None:
 def test_srt_with_crlf_comma_millis_and_markup_is_parsed() -> None:
     assert b"\r\n" in (SUBTITLES / "manual_crlf.en.srt").read_bytes()
 
-    segments = read_subtitle_file(SUBTITLES / "manual_crlf.en.srt")
+    segments = read_subtitle_file(SUBTITLES / "manual_crlf.en.srt").segments
 
     assert [(s.start, s.end, s.kind, s.text) for s in segments] == [
         (1.0, 3.5, "speech", "Hello and welcome."),
@@ -201,30 +205,35 @@ def test_srt_with_crlf_comma_millis_and_markup_is_parsed() -> None:
 def test_srt_without_blank_lines_between_cues_still_separates_them() -> None:
     text = "1\n00:00:01,000 --> 00:00:02,000\nFirst line.\n2\n00:00:02,500 --> 00:00:03,000\nSecond line.\n"
 
-    segments = parse_subtitle_text(text)
+    segments = parse_subtitle_text(text).segments
 
     assert speech_texts(segments) == ["First line.", "Second line."]
 
 
-def test_identical_touching_cues_become_one_segment_but_a_later_repeat_is_kept() -> None:
+def test_identical_touching_cues_stay_two_utterances() -> None:
     text = (
-        "1\n00:00:01,000 --> 00:00:02,000\nHello there.\n\n"
-        "2\n00:00:02,000 --> 00:00:03,000\nHello there.\n\n"
-        "3\n00:00:09,000 --> 00:00:10,000\nHello there.\n\n"
-        "4\n00:00:12,000 --> 00:00:13,000\nGoodbye.\n"
+        "1\n00:00:01,000 --> 00:00:02,000\nNo.\n\n"
+        "2\n00:00:02,000 --> 00:00:03,000\nNo.\n\n"
+        "3\n00:00:09,000 --> 00:00:10,000\nNo.\n"
     )
 
-    segments = parse_subtitle_text(text)
+    parsed = parse_subtitle_text(text)
 
-    assert [(s.start, s.end, s.text) for s in segments] == [
-        (1.0, 3.0, "Hello there."),
-        (9.0, 10.0, "Hello there."),
-        (12.0, 13.0, "Goodbye."),
-    ]
+    assert [(s.start, s.end, s.text) for s in parsed.segments] == [(1.0, 2.0, "No."), (2.0, 3.0, "No."), (9.0, 10.0, "No.")]
+    assert parsed.issues == []
+
+
+def test_a_file_of_repeated_short_answers_is_not_mistaken_for_rolling_captions() -> None:
+    text = "".join(f"{i}\n00:00:{i:02d},000 --> 00:00:{i:02d},800\nNo.\n\n" for i in range(1, 6))
+
+    parsed = parse_subtitle_text(text)
+
+    assert [s.text for s in parsed.segments] == ["No."] * 5
+    assert parsed.issues == []
 
 
 def test_chinese_lines_of_one_cue_join_without_spaces() -> None:
-    segments = read_subtitle_file(SUBTITLES / "chinese.zh.vtt")
+    segments = read_subtitle_file(SUBTITLES / "chinese.zh.vtt").segments
 
     assert [(s.kind, s.text) for s in segments] == [
         ("speech", "大家好"),
@@ -234,7 +243,7 @@ def test_chinese_lines_of_one_cue_join_without_spaces() -> None:
 
 
 def test_youtube_json3_events_become_timed_segments() -> None:
-    segments = read_subtitle_file(SUBTITLES / "youtube.en.json3")
+    segments = read_subtitle_file(SUBTITLES / "youtube.en.json3").segments
 
     assert [(s.kind, s.text) for s in segments] == [
         ("non_speech", "[Music]"),
@@ -252,24 +261,6 @@ def test_format_is_detected_from_the_content() -> None:
     assert detect_subtitle_format("1\n00:00:01,000 --> 00:00:02,000\nhi\n") == "srt"
     assert detect_subtitle_format('{"events": []}') == "json3"
     assert detect_subtitle_format("just some words") is None
-
-
-def test_byte_order_marks_are_honoured_for_utf8_and_utf16(tmp_path: Path) -> None:
-    text = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nCafé crème\n"
-    utf8 = tmp_path / "bom8.vtt"
-    utf8.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    utf16 = tmp_path / "bom16.vtt"
-    utf16.write_bytes(text.encode("utf-16"))  # Python writes a BOM for "utf-16"
-
-    assert speech_texts(read_subtitle_file(utf8)) == ["Café crème"]
-    assert speech_texts(read_subtitle_file(utf16)) == ["Café crème"]
-
-
-def test_explicit_encoding_reads_legacy_files(tmp_path: Path) -> None:
-    path = tmp_path / "legacy.srt"
-    path.write_bytes("1\r\n00:00:01,000 --> 00:00:02,000\r\nCafé déjà vu\r\n".encode("cp1252"))
-
-    assert speech_texts(read_subtitle_file(path, encoding="cp1252")) == ["Café déjà vu"]
 
 
 # --- bad inputs --------------------------------------------------------------------------------------------
@@ -310,44 +301,10 @@ def test_empty_subtitles_are_reported_as_empty(tmp_path: Path, content: str) -> 
 )
 def test_text_without_parsable_cues_is_reported_as_garbled(content: str) -> None:
     with pytest.raises(SubtitleError) as caught:
-        parse_subtitle_text(content, source_name="sample.vtt")
+        parse_subtitle_text(content, display_name="sample.vtt")
 
     assert caught.value.code == "subtitle_garbled"
     assert caught.value.hint
-
-
-def test_non_utf8_file_without_encoding_is_refused_with_a_hint(tmp_path: Path) -> None:
-    path = tmp_path / "legacy.srt"
-    path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nCafé\n".encode("cp1252"))
-
-    with pytest.raises(SubtitleError) as caught:
-        read_subtitle_file(path)
-
-    assert caught.value.code == "subtitle_not_utf8"
-    assert caught.value.hint and "encoding" in caught.value.hint
-
-
-def test_utf16_without_byte_order_mark_is_refused_as_not_utf8(tmp_path: Path) -> None:
-    path = tmp_path / "nobom.srt"
-    path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nhi\n".encode("utf-16-le"))
-
-    with pytest.raises(SubtitleError) as caught:
-        read_subtitle_file(path)
-
-    assert caught.value.code == "subtitle_not_utf8"
-
-
-def test_wrong_explicit_encoding_is_reported(tmp_path: Path) -> None:
-    path = tmp_path / "latin.srt"
-    path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nCafé\n".encode("cp1252"))
-
-    with pytest.raises(SubtitleError) as caught:
-        read_subtitle_file(path, encoding="utf-8")
-    assert caught.value.code == "subtitle_decode_failed"
-
-    with pytest.raises(InvalidInputError) as unknown:
-        read_subtitle_file(path, encoding="no-such-codec")
-    assert unknown.value.code == "invalid_encoding"
 
 
 def test_missing_file_or_directory_is_reported_as_not_found(tmp_path: Path) -> None:
@@ -357,11 +314,39 @@ def test_missing_file_or_directory_is_reported_as_not_found(tmp_path: Path) -> N
         assert caught.value.code == "subtitle_not_found"
 
 
+def test_errors_and_issues_name_the_users_file_not_the_work_dir_copy(tmp_path: Path) -> None:
+    copy = tmp_path / "subtitles.srt"
+    copy.write_text("1\n00:00:01,000 --> 00:00:02,000\nOne.\n\n2\n00:00:0x,000 --> 00:00:03,000\nTwo.\n", "utf-8")
+    parsed = read_subtitle_file(copy, display_name="talk.en.srt")
+    garbled = tmp_path / "subtitles.vtt"
+    garbled.write_text("no cues here at all\n", encoding="utf-8")
+
+    with pytest.raises(SubtitleError) as caught:
+        read_subtitle_file(garbled, display_name="talk.en.vtt")
+
+    assert [issue.file for issue in parsed.issues] == ["talk.en.srt"]
+    assert "subtitles.srt" not in parsed.issues[0].message
+    assert "talk.en.vtt" in str(caught.value) and "subtitles.vtt" not in str(caught.value)
+    assert caught.value.details["file"] == "talk.en.vtt"
+
+
+def test_tracks_are_named_in_messages_by_what_the_user_knows() -> None:
+    sidecar = SubtitleTrack(language="en", origin="sidecar", ext="srt", path="talk.en.srt")
+    embedded = SubtitleTrack(language="de", origin="embedded", ext="vtt", stream_index=2)
+    remote = SubtitleTrack(language="en", kind="automatic", origin="remote", ext="vtt", url="https://x/t.vtt")
+
+    assert subtitle_display_name(sidecar, "talk.mp4") == "talk.en.srt"
+    assert subtitle_display_name(embedded, "talk.mkv") == "subtitle stream #2 of talk.mkv"
+    assert subtitle_display_name(remote, "How we made builds faster") == (
+        "the en automatic captions of How we made builds faster"
+    )
+
+
 # --- statistics and usability --------------------------------------------------------------------------
 
 
 def test_subtitle_stats_count_cues_words_and_covered_time() -> None:
-    segments = read_subtitle_file(SUBTITLES / "manual_crlf.en.srt")
+    segments = read_subtitle_file(SUBTITLES / "manual_crlf.en.srt").segments
 
     assert subtitle_stats(segments) == {
         "cues": 4,
@@ -449,7 +434,7 @@ def test_word_counts_work_for_latin_and_cjk_text() -> None:
 def test_speaker_change_chevrons_are_removed_from_speech() -> None:
     text = "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n&gt;&gt; Welcome back.\n>> Thanks for having me.\n"
 
-    segments = parse_subtitle_text(text)
+    segments = parse_subtitle_text(text).segments
 
     assert speech_texts(segments) == ["Welcome back. Thanks for having me."]
 
@@ -469,4 +454,4 @@ def test_sound_descriptions_in_parentheses_are_removed_but_parenthetical_speech_
         "00:00:03.000 --> 00:00:05.000\nIt was (and still is) great\n"
     )
 
-    assert speech_texts(parse_subtitle_text(text)) == ["So I said no way", "It was (and still is) great"]
+    assert speech_texts(parse_subtitle_text(text).segments) == ["So I said no way", "It was (and still is) great"]

@@ -393,7 +393,7 @@ def test_routed_subtitles_download_and_parse_into_segments(site: Site, settings:
 
     path = download_subtitles(info.source, decision.track, tmp_path, settings)
 
-    segments = read_subtitle_file(path)
+    segments = read_subtitle_file(path).segments
     assert [s.text for s in segments] == ["Welcome to the local test site.", "This tone plays for three seconds."]
 
 

@@ -203,6 +203,9 @@ class ToyPipeline:
     def observe_domain(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any]:
         return {"start_override": manifest.domain.get("start_override")}
 
+    def notices(self, manifest: Manifest) -> list[str]:
+        return []
+
     def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
         return {}
 

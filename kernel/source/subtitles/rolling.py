@@ -5,9 +5,11 @@ Invariants:
   milliseconds.
 - Rolling auto-captions (each cue repeats the previous cue's last line(s) and adds one; 10 ms
   "transition" cues repeat only the old line) are reduced to the new content of each cue, so every
-  spoken word appears exactly once. Only a cue starting within 1 s of the previous one can roll it up. Rolling mode is chosen per file: when cues carry inline word timings,
-  or when at least 30% of the cues start with the previous cue's last line. Other files keep every cue;
-  only identical consecutive cues that touch in time are merged (a display artefact, not a repetition).
+  spoken word appears exactly once. Only a cue starting within 1 s of the previous one can roll it up.
+  Rolling mode is chosen per file: when cues carry inline word timings, or when at least 30% of the cues
+  start with the previous cue's last line(s) and add to them (a cue that only repeats the previous one
+  is no evidence). Other files keep every cue, also identical cues that touch in
+  time ("No." then "No." are two utterances); ``repair`` drops only exact duplicates (same text and times).
 - Work per cue is bounded (at most 8 lines are compared for an overlap): linear in the number of cues.
 """
 
@@ -23,7 +25,6 @@ from .cues import _Cue, _CueLine
 _MAX_OVERLAP_LINES = 8
 _ROLLING_SHARE = 0.3
 _ROLLING_MAX_GAP = 1.0
-_TOUCHING_GAP = 0.05
 
 
 @dataclass(slots=True)
@@ -63,8 +64,11 @@ def _looks_rolling(cues: list[_Cue]) -> bool:
     previous_end = cues[0].end
     for cue in cues[1:]:
         current = [line.text for line in cue.lines]
+        # A cue that only repeats the previous one ("No." then "No.") is no evidence of rolling: rolling
+        # cues repeat the previous last line(s) and add a line, or grow a line.
+        overlap = _line_overlap(previous, current)
         if cue.start - previous_end <= _ROLLING_MAX_GAP and (
-            _line_overlap(previous, current) or _grows_from(previous[-1], current[0])
+            0 < overlap < len(current) or _grows_from(previous[-1], current[0])
         ):
             overlapping += 1
         previous, previous_end = current, cue.end
@@ -117,19 +121,7 @@ def _segments_from_cues(cues: list[_Cue], *, rolling: bool) -> list[Segment]:
                 if pieces:
                     pieces[-1].end = max(pieces[-1].end, cue.end)
                 continue
-        for piece in _cue_pieces(cue.start, cue.end, lines):
-            last = pieces[-1] if pieces else None
-            if (
-                not rolling
-                and last is not None
-                and last.text == piece.text
-                and last.kind == piece.kind
-                and last.speaker == piece.speaker
-                and piece.start <= last.end + _TOUCHING_GAP
-            ):
-                last.end = max(last.end, piece.end)
-                continue
-            pieces.append(piece)
+        pieces.extend(_cue_pieces(cue.start, cue.end, lines))
     return [
         Segment(
             start=round(p.start, 3),
