@@ -76,7 +76,7 @@ def decode_subtitle_bytes(data: bytes, *, encoding: str | None = None, source_na
                 hint="pass the file's real encoding, or re-save it as UTF-8",
                 details={"file": source_name, "encoding": codec, "offset": exc.start},
             ) from exc
-    hint = "re-save the file as UTF-8, or pass its encoding explicitly (for example --encoding cp1252)"
+    hint = "re-save the file as UTF-8, or give its real encoding (for example cp1252) where one can be given"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -90,7 +90,7 @@ def decode_subtitle_bytes(data: bytes, *, encoding: str | None = None, source_na
         raise SubtitleError(
             f"{source_name} contains NUL characters: it looks like UTF-16 text without a byte-order mark",
             code="subtitle_not_utf8",
-            hint="re-save the file as UTF-8, or pass its encoding explicitly (for example --encoding utf-16-le)",
+            hint="re-save the file as UTF-8, or give its real encoding (utf-16-le) where one can be given",
             details={"file": source_name},
         )
     return text

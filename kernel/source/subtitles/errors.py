@@ -36,6 +36,7 @@ def _garbled(source_name: str, what: str) -> SubtitleError:
     return SubtitleError(
         f"subtitles {source_name} cannot be parsed: {what}; {_EXPECTED_SHAPES}",
         code="subtitle_garbled",
-        hint="check that the file really is a subtitle file (pass --format if detection guessed wrong)",
+        hint="check that the file really is a subtitle file (if detection guessed wrong, give its format where one "
+        "can be given)",
         details={"file": source_name},
     )
