@@ -14,7 +14,7 @@ Invariants:
 - Each file is read with its own MIME type (``MIME_TYPES``: ``text/markdown``, ``application/x-subrip``,
   ``text/vtt``, ``application/json``, ...); binary files (media) are refused, never cut.
 - No silent truncation. A text file is handed out in pages (``kernel.output.pages``: at most 40,000
-  characters and 8,000 tokens, broken at a heading, paragraph or line), addressed by ``?cursor=N``, a
+  characters and 7,000 tokens, broken at a heading, paragraph or line), addressed by ``?cursor=N``, a
   character offset; the bare URI is the first page. A page's ``_meta`` carries ``cursor``,
   ``next_cursor``, ``next_uri`` and ``total_chars``, and a page that is not the last is followed by a
   second, plain-text content saying which URI continues it. Following ``next_uri`` to the end and

@@ -11,7 +11,7 @@ Invariants:
   after them, so paging still reaches every item; anything else still too large sheds ``data`` (with a
   warning naming what to read instead).
 - Three parts are exempt from trimming, each bounded by its own size: ``article`` (one page of a
-  published file, ``kernel.output.pages``: at most 40,000 characters and 8,000 tokens), ``agent_task``
+  published file, ``kernel.output.pages``: at most 40,000 characters and 7,000 tokens), ``agent_task``
   (what the run waits for the caller to write, as the pipeline describes it) and ``files`` (one row per
   published file). Every tool result stays under ``MAX_RESULT_TOKENS`` (a test measures it).
 - ``next_step`` and every hint render the policy's words in MCP words (``server.words``: tools and

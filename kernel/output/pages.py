@@ -27,8 +27,9 @@ from ..text import count_words
 
 PAGE_MAX_CHARS = 40_000
 # Sized for an agent's tool result: a page is carried twice (a text block and the structured result),
-# and both copies plus the rest of the result must stay well under 25,000 tokens.
-PAGE_MAX_TOKENS = 8_000
+# and both copies (the structured one JSON-escaped, which costs a JSON page about a sixth more
+# tokens) plus the rest of the result must stay well under 25,000 tokens.
+PAGE_MAX_TOKENS = 7_000
 MAX_CHAPTERS = 50  # chapters listed with a page (a window around the page when there are more)
 MAX_CHAPTER_TITLE_CHARS = 120
 
