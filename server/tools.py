@@ -1,23 +1,24 @@
 """The six MCP tools: thin adapters from typed tool arguments to ``RuntimeApi`` operations.
 
 Invariants:
-- No business logic: every tool is one ``RuntimeApi`` call; the runtime decides what is allowed.
+- No business logic: every tool is one ``RuntimeApi`` call (finalize-run, and an advance-run that
+  completes the finalize, add one read-only article page for delivery); the runtime decides what is allowed.
 - The event loop never blocks: each runtime call runs in a worker thread (``anyio.to_thread``).
 - advance-run and finalize-run return within ``wait_seconds`` (default 20, capped at
   ``MAX_WAIT_SECONDS`` = 55, below the 60 s some clients allow a tool call); long work continues in the
   runtime's background worker and the next advance-run follows it. While they wait, runtime progress
   (reported on a waiting thread) is carried to the event loop through a memory stream and sent as MCP
   progress notifications with strictly increasing values.
-- A ``YTTError`` reaches the client as a tool error (``isError``): the SDK turns the ``ToolError`` raised
-  here into a text result prefixed ``Error executing tool <name>:``. The text holds ``error[code]:
-  message``, the hint, the run_id and (for an existing run) its state and current allowed_actions, and
-  ends with one line of JSON carrying the same facts for programs.
+- Every tool returns a ``CallToolResult`` whose structured content is a ``RunView`` (the output schema)
+  and whose text content is the same JSON (``schemas.tool_result``). A finished run's result delivers
+  the article: title, words, chapters, resource links to every published file, and the article itself
+  when it is small (``schemas.with_delivery``).
+- A ``YTTError`` reaches the client as a tool error (``isError``) in the one shape of ``server.errors``.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -27,24 +28,25 @@ import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from kernel.task_runtime.api import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, RuntimeApi, clamp_wait
-from kernel.task_runtime.contracts import CommandEnvelope, Progress
+from kernel.task_runtime.contracts import FINISHED_STATES, CommandEnvelope, Progress, RuntimeAction
 from kernel.task_runtime.control import Signal
-from kernel.task_runtime.errors import RunNotFoundError, YTTError
+from kernel.task_runtime.errors import YTTError
 from kernel.task_runtime.views import detail_names
 
-from .schemas import TOOL_PAGE_SIZE, RunView, run_view
+from .errors import tool_error
+from .schemas import TOOL_PAGE_SIZE, RunView, run_view, tool_result, with_delivery
 from .signatures import intent_parameters, literal_of, with_signature
+from .words import ARTICLE_DETAIL, TOOL_NAMES, Vocabulary
 
 logger = logging.getLogger(__name__)
 
-TOOL_NAMES = ("create-run", "inspect-run", "advance-run", "apply-control", "resume-run", "finalize-run")
+__all__ = ["TOOL_NAMES", "register_tools", "vocabulary_of"]
 
-
+ToolResult = Annotated[CallToolResult, RunView]  # a CallToolResult whose structured content is a RunView
 RunId = Annotated[str, Field(description="the run_id returned by create-run (a work_dir path also works)")]
 WaitSeconds = Annotated[
     float,
@@ -56,55 +58,29 @@ WaitSeconds = Annotated[
 ]
 
 
-# --------------------------------------------------------------------------- errors
-def describe_error(api: RuntimeApi, exc: YTTError, run_ref: str | None) -> str:
-    """The tool-error text: readable lines, then one JSON line with code, run_id and allowed_actions."""
-    payload: dict[str, Any] = {"error": exc.to_dict()}
-    lines = [f"error[{exc.code}]: {exc.message}"]
-    if exc.hint:
-        lines.append(f"hint: {exc.hint}")
-    if run_ref:
-        payload["run_id"] = run_ref
-        if isinstance(exc, RunNotFoundError):
-            lines.append(f"run_id: {run_ref} (unknown: no run has this id; create-run starts one)")
-        else:
-            try:
-                current = api.inspect_run(run_ref)
-            except YTTError:
-                allowed = exc.details.get("allowed_actions")
-                if isinstance(allowed, list):
-                    payload["allowed_actions"] = allowed
-                    lines.append(f"run_id: {run_ref}; allowed_actions: {', '.join(map(str, allowed)) or 'none'}")
-            else:
-                allowed_now = list(current.allowed_actions)
-                payload.update(run_id=current.run_id, state=current.state, allowed_actions=allowed_now)
-                lines.append(
-                    f"run_id: {current.run_id}; state: {current.state}; "
-                    f"allowed_actions: {', '.join(allowed_now) or 'none'}"
-                )
-    lines.append(json.dumps(payload, ensure_ascii=False, default=str))
-    return "\n".join(lines)
+def vocabulary_of(api: RuntimeApi) -> Vocabulary:
+    return Vocabulary(actions=api.pipeline.actions, details=tuple(detail_names(api.pipeline)))
 
 
-async def _tool_error(api: RuntimeApi, exc: BaseException, run_ref: str | None) -> ToolError:
-    if isinstance(exc, YTTError):
-        return ToolError(await anyio.to_thread.run_sync(describe_error, api, exc, run_ref))
-    # A bug, not something the caller can fix; still answered as a tool error that names the run.
-    logger.error("unexpected error in a tool call for run %s", run_ref, exc_info=exc)
-    internal = YTTError(
-        f"internal error: {type(exc).__name__}: {str(exc)[:300]}",
-        code="internal_error",
-        hint="inspect-run shows the run's state; the server log (stderr) has the traceback",
-    )
-    return ToolError(await anyio.to_thread.run_sync(describe_error, api, internal, run_ref))
-
-
-async def _run(api: RuntimeApi, run_ref: str | None, call: Callable[[], CommandEnvelope]) -> RunView:
+async def _envelope(api: RuntimeApi, vocabulary: Vocabulary, run_ref: str | None,
+                    call: Callable[[], CommandEnvelope]) -> CommandEnvelope:
     try:
-        envelope = await anyio.to_thread.run_sync(call)
+        return await anyio.to_thread.run_sync(call)
     except Exception as exc:
-        raise await _tool_error(api, exc, run_ref) from exc
-    return run_view(envelope)
+        raise await tool_error(api, exc, run_ref, vocabulary) from exc
+
+
+async def _delivered(api: RuntimeApi, vocabulary: Vocabulary, view: RunView) -> CallToolResult:
+    """``view`` of a finished run with its article delivered (when the pipeline pages articles)."""
+    if view.state not in FINISHED_STATES or not vocabulary.pages_articles:
+        return tool_result(view)
+    try:
+        page = await anyio.to_thread.run_sync(
+            lambda: run_view(api.inspect_run(view.run_id, detail=ARTICLE_DETAIL, cursor=0), vocabulary))
+    except YTTError:
+        logger.warning("run %s is finished but its article cannot be read", view.run_id, exc_info=True)
+        return tool_result(view)
+    return tool_result(with_delivery(view, page), links=True)
 
 
 # --------------------------------------------------------------------------- progress
@@ -172,6 +148,7 @@ def progress_message(progress: Progress) -> str:
 
 async def _run_with_progress(
     api: RuntimeApi,
+    vocabulary: Vocabulary,
     ctx: Context,
     run_ref: str,
     call: Callable[[Callable[[Progress], None]], CommandEnvelope],
@@ -188,10 +165,10 @@ async def _run_with_progress(
         finally:
             bridge.close()
     if failure is not None or envelope is None:
-        raise await _tool_error(api, failure or RuntimeError("no result"), run_ref) from failure
+        raise await tool_error(api, failure or RuntimeError("no result"), run_ref, vocabulary) from failure
     if envelope.progress is not None:
         await bridge.report(envelope.progress)  # where the run stands as the call returns
-    return run_view(envelope)
+    return run_view(envelope, vocabulary)
 
 
 # --------------------------------------------------------------------------- tools
@@ -205,8 +182,11 @@ tool), work_dir, state and allowed_actions. Bad input comes back as a tool error
 
 INSPECT_RUN = """Read-only view of a run; safe to call any time, changes nothing. detail: summary (default:
 state, progress, phase table, artifacts, route and chunk counts, failure), phases, chunks (per-chunk status,
-paginated) or telemetry (history events, paginated). For pages, pass the returned next_cursor as cursor.
-Use it to decide between allowed_actions or to see why a run failed."""
+paginated), telemetry (every history event, paginated) or article (the published article, one page of at
+most about 40,000 characters per call, in article.text; name='srt', 'vtt' or 'json' pages an export the same
+way). For the next page, pass the returned next_cursor as cursor; it is null on the last page, and the
+pages joined give the published file exactly. Use it to decide between allowed_actions, to see why a run
+failed, or to read the finished article."""
 
 ADVANCE_RUN = """Move a run forward: run one allowed action (or, with no action, the one the policy chooses)
 and wait up to wait_seconds (default 20, max 55) for it. Long work (download, speech recognition, the LLM
@@ -226,8 +206,10 @@ is kept and not redone. Then call advance-run. Returns a recovery summary and al
 FINALIZE_RUN = """Pass the final quality gate and assemble the outputs (Markdown article plus SRT, VTT and JSON
 exports); waits up to wait_seconds (default 20, max 55). Allowed only when allowed_actions contains
 'finalize' (gate passed) or, with accept_degraded=true, 'accept_degraded' (gate degraded: the degraded
-parts are listed in quality). Returns outputs (outputs.markdown is the article path) and quality. If
-result.status is 'running', call advance-run to follow it to 'completed'."""
+parts are listed in quality). Returns outputs (the published paths; outputs.markdown is the article),
+quality and, once completed, the article: its title, words and chapters, a resource link per published
+file, and the article text itself when it is short (otherwise read it with inspect-run(detail='article')).
+If result.status is 'running', call advance-run to follow it to 'completed'."""
 
 
 def _create_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
@@ -265,7 +247,13 @@ def _inspect_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
         "cursor", inspect.Parameter.KEYWORD_ONLY, default=0,
         annotation=Annotated[int, Field(ge=0, description="next_cursor from the previous page")],
     )
-    return [_run_id_parameter(), detail, cursor]
+    name = inspect.Parameter(
+        "name", inspect.Parameter.KEYWORD_ONLY, default=None,
+        annotation=Annotated[str | None, Field(description="for a detail that shows one of several published "
+                                               "files (article): which one, a key of outputs (default: the "
+                                               "article)")],
+    )
+    return [_run_id_parameter(), detail, cursor, name]
 
 
 def _run_id_parameter() -> inspect.Parameter:
@@ -279,14 +267,16 @@ def _context_parameter() -> inspect.Parameter:
 def register_tools(server: MCPServer, api: RuntimeApi) -> None:
     """Add the six tools to ``server``; each is a thin call into ``api``. The parameters of create-run,
     inspect-run and advance-run come from the pipeline's intent model, details and action table."""
+    vocabulary = vocabulary_of(api)
 
-    async def create_run(**arguments: Any) -> RunView:
+    async def create_run(**arguments: Any) -> CallToolResult:
         work_dir = arguments.pop("work_dir", None)
         raw = {key: value for key, value in arguments.items() if value is not None}
-        return await _run(api, None, lambda: api.create_run(raw, work_dir=work_dir))
+        envelope = await _envelope(api, vocabulary, None, lambda: api.create_run(raw, work_dir=work_dir))
+        return tool_result(run_view(envelope, vocabulary))
 
     server.add_tool(
-        with_signature(create_run, _create_run_parameters(api), RunView),
+        with_signature(create_run, _create_run_parameters(api), ToolResult),
         name="create-run",
         title="Create a transcript run",
         description=CREATE_RUN,
@@ -294,13 +284,14 @@ def register_tools(server: MCPServer, api: RuntimeApi) -> None:
                                     open_world_hint=True),
     )
 
-    async def inspect_run(**arguments: Any) -> RunView:
-        run_id = arguments["run_id"]
-        return await _run(api, run_id, lambda: api.inspect_run(
-            run_id, detail=arguments["detail"], cursor=arguments["cursor"], limit=TOOL_PAGE_SIZE))
+    async def inspect_run(**arguments: Any) -> CallToolResult:
+        run_id, cursor = arguments["run_id"], arguments["cursor"]
+        envelope = await _envelope(api, vocabulary, run_id, lambda: api.inspect_run(
+            run_id, detail=arguments["detail"], cursor=cursor, limit=TOOL_PAGE_SIZE, name=arguments.get("name")))
+        return tool_result(run_view(envelope, vocabulary, page_cursor=cursor))
 
     server.add_tool(
-        with_signature(inspect_run, _inspect_run_parameters(api), RunView),
+        with_signature(inspect_run, _inspect_run_parameters(api), ToolResult),
         name="inspect-run",
         title="Inspect a run",
         description=INSPECT_RUN,
@@ -308,19 +299,22 @@ def register_tools(server: MCPServer, api: RuntimeApi) -> None:
                                     open_world_hint=False),
     )
 
-    async def advance_run(ctx: Context, **arguments: Any) -> RunView:
+    async def advance_run(ctx: Context, **arguments: Any) -> CallToolResult:
         run_id = arguments.pop("run_id")
         action = arguments.pop("action", None)
         wait = clamp_wait(arguments.pop("wait_seconds", DEFAULT_WAIT_SECONDS))
         extra = {key: value for key, value in arguments.items() if value is not None}
-        return await _run_with_progress(
-            api, ctx, run_id,
+        view = await _run_with_progress(
+            api, vocabulary, ctx, run_id,
             lambda on_progress: api.advance_run(run_id, action=action, wait_seconds=wait, on_progress=on_progress,
                                                 args=extra),
         )
+        finished_now = view.result is not None and view.result.status == "completed" and view.result.action in (
+            RuntimeAction.FINALIZE, RuntimeAction.ACCEPT_DEGRADED)
+        return await _delivered(api, vocabulary, view) if finished_now else tool_result(view)
 
     server.add_tool(
-        with_signature(advance_run, [_context_parameter(), *_advance_run_parameters(api)], RunView),
+        with_signature(advance_run, [_context_parameter(), *_advance_run_parameters(api)], ToolResult),
         name="advance-run",
         title="Advance a run",
         description=ADVANCE_RUN,
@@ -339,8 +333,9 @@ def register_tools(server: MCPServer, api: RuntimeApi) -> None:
         run_id: RunId,
         signal: Annotated[Signal, Field(description="pause (resumable) or cancel (final)")],
         reason: Annotated[str | None, Field(description="why, recorded in telemetry", max_length=500)] = None,
-    ) -> RunView:
-        return await _run(api, run_id, lambda: api.apply_control(run_id, signal, reason))
+    ) -> ToolResult:
+        envelope = await _envelope(api, vocabulary, run_id, lambda: api.apply_control(run_id, signal, reason))
+        return tool_result(run_view(envelope, vocabulary))
 
     @server.tool(
         name="resume-run",
@@ -349,8 +344,9 @@ def register_tools(server: MCPServer, api: RuntimeApi) -> None:
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                                     open_world_hint=False),
     )
-    async def resume_run(run_id: RunId) -> RunView:
-        return await _run(api, run_id, lambda: api.resume_run(run_id))
+    async def resume_run(run_id: RunId) -> ToolResult:
+        envelope = await _envelope(api, vocabulary, run_id, lambda: api.resume_run(run_id))
+        return tool_result(run_view(envelope, vocabulary))
 
     @server.tool(
         name="finalize-run",
@@ -366,13 +362,12 @@ def register_tools(server: MCPServer, api: RuntimeApi) -> None:
             bool, Field(description="accept a degraded quality gate (only when 'accept_degraded' is allowed)")
         ] = False,
         wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
-    ) -> RunView:
+    ) -> ToolResult:
         wait = clamp_wait(wait_seconds)
-        return await _run_with_progress(
-            api,
-            ctx,
-            run_id,
+        view = await _run_with_progress(
+            api, vocabulary, ctx, run_id,
             lambda on_progress: api.finalize_run(
                 run_id, accept_degraded=accept_degraded, wait_seconds=wait, on_progress=on_progress
             ),
         )
+        return await _delivered(api, vocabulary, view)

@@ -60,7 +60,7 @@ def retry_fallback_chunks(run_dir: RunDir, manifest: Manifest, lease: Lease, chu
     candidates = [cid for cid in candidates if result and result["chunk_states"][cid].startswith(own_prefix)]
     if not candidates:
         raise InvalidInputError("no fallback chunk of the current plan can be retried",
-                                code="nothing_to_retry", hint="use replan_remaining to redo inherited fallback chunks")
+                                code="nothing_to_retry", hint="{action:replan_remaining} redoes inherited fallback chunks")
     for cid in candidates:
         path = run_dir.path / result["chunk_states"][cid]  # type: ignore[index]
         state = read_model(path, ChunkState)

@@ -138,7 +138,7 @@ ACTION_TABLE = ActionTable(domain=(
     DomainAction(REPLAN_REMAINING, "re-plan the fallback chunks smaller and send them to the LLM again",
                  executor=replan_remaining, offered=offer_replan_remaining),
     DomainAction(SUBMIT_CHUNK, "submit your text for the chunk agent_task asks for (llm='agent')",
-                 executor=submit_chunk, offered=offer_submit_chunk, background=False,
+                 executor=submit_chunk, offered=offer_submit_chunk, background=False, required=("chunk_id", "text"),
                  arguments=(("chunk_id", "the chunk_id of agent_task"),
                             ("text", "your text for the chunk: only the transformed text, no preamble"))),
 ))

@@ -27,6 +27,8 @@ from ..long_text.chunk_files import (
 )
 from ..long_text.contracts import ChunkState, Plan
 from ..output.exports import JsonExport
+from ..output.formats import OUTPUT_NAMES
+from ..output.pages import page_view
 from ..output.publish import restore_files
 from ..output.quality import QualityReport
 from ..preflight import PreflightReport
@@ -34,6 +36,7 @@ from ..task_runtime.actions import ActionTable
 from ..task_runtime.api import RuntimeApi
 from ..task_runtime.clock import Clock
 from ..task_runtime.contracts import Manifest, RunState
+from ..task_runtime.errors import CorruptStateError, InvalidInputError
 from ..task_runtime.lease import Lease
 from ..task_runtime.phases import Phase
 from ..task_runtime.pipeline_spec import DetailPage, Published, QualityVerdict
@@ -56,11 +59,61 @@ PERSISTED_MODELS: tuple[type[BaseModel], ...] = (
     QualityReport, PreflightReport, JsonExport,
 )
 QUALITY_SUMMARY_KEYS = ("reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
+ARTICLE_OUTPUT = OUTPUT_NAMES["md"]  # the output name of the article ("markdown")
 
 
-def chunk_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
+def chunk_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int,
+               name: str | None = None) -> dict[str, Any]:
     """inspect detail ``chunks``: the current plan's chunk states, one page."""
+    if name is not None:
+        raise InvalidInputError(f"detail 'chunks' takes no name (got {name!r})", code="invalid_option",
+                                hint="leave name out for this detail", details={"field": "name"})
     return chunk_rows(run_dir.path, current_plan_id(manifest.domain), cursor=cursor, limit=limit)
+
+
+def article_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int,
+                 name: str | None = None) -> dict[str, Any]:
+    """inspect detail ``article``: one page of a published file, the article (default) or an export by
+    its output name (``srt``, ``vtt``, ``json``), read from the run's own copy, byte for byte the
+    published one. Pages are bounded by size (``kernel.output.pages``), so ``limit`` is not used.
+
+    Raises:
+        InvalidInputError: an unknown output name (``unknown_output``), one the run has not published
+            (``output_not_published``), or a cursor past the end (``invalid_cursor``).
+    """
+    wanted = name or ARTICLE_OUTPUT
+    if wanted not in OUTPUT_NAMES.values():
+        raise InvalidInputError(f"unknown output name {wanted!r}", code="unknown_output",
+                                hint="name one of the published files", details={"field": "name",
+                                                                                "allowed": list(OUTPUT_NAMES.values())})
+    ref = manifest.artifacts.get(f"output.{wanted}")
+    if wanted not in manifest.outputs or ref is None:
+        published = sorted(manifest.outputs)
+        if published:
+            hint = (f"this run published {', '.join(published)}; for {wanted}, {{new_run}} and include it in "
+                    "{option:formats}")
+        else:
+            hint = "outputs are published by {action:finalize} once the quality gate allows it; {inspect}"
+        raise InvalidInputError(f"run {manifest.run_id} has not published {wanted} (state {manifest.state})",
+                                code="output_not_published", hint=hint,
+                                details={"field": "name", "allowed": published})
+    try:
+        text = (run_dir.path / ref.path).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptStateError(f"{ref.path} of run {manifest.run_id} cannot be read: {exc}",
+                                hint="the published copy in the output folder is unchanged; {inspect}",
+                                details={"file": ref.path}) from exc
+    if cursor > len(text):
+        raise InvalidInputError(f"cursor {cursor} is past the end of {wanted} ({len(text)} characters)",
+                                code="invalid_cursor", hint="pass 0, or the next_cursor of the page before",
+                                details={"field": "cursor"})
+    files = [{"name": key, "path": manifest.artifacts[f"output.{key}"].path,
+              "size_bytes": manifest.artifacts[f"output.{key}"].size_bytes}
+             for key in sorted(manifest.outputs, key=list(OUTPUT_NAMES.values()).index)
+             if f"output.{key}" in manifest.artifacts]
+    view = page_view(text, cursor, markdown=wanted == ARTICLE_OUTPUT)
+    return {"article": {"name": wanted, "path": ref.path, "size_bytes": ref.size_bytes, **view}, "files": files,
+            "next_cursor": view["next_cursor"]}
 
 
 class TranscriptPipeline:
@@ -71,7 +124,7 @@ class TranscriptPipeline:
             PreflightPhase(), DiscoverPhase(), RoutePhase(), AcquirePhase(), TranscribePhase(), NormalizePhase(),
             PlanPhase(), TransformPhase(), MergePhase(), VerifyPhase(), AssemblePhase(),
         ]
-        self._details: dict[str, DetailPage] = {"chunks": chunk_page}
+        self._details: dict[str, DetailPage] = {"chunks": chunk_page, "article": article_page}
 
     @property
     def phases(self) -> Sequence[Phase]:

@@ -67,6 +67,7 @@ class DomainAction:
     offered: OfferRule
     automatic: bool = False
     arguments: tuple[tuple[str, str], ...] = ()
+    required: tuple[str, ...] = ()  # the arguments the action cannot run without
     background: bool = True
 
     def __post_init__(self) -> None:
@@ -74,6 +75,8 @@ class DomainAction:
             raise TypeError(f"action {self.name!r} has no executor")
         if self.name in set(RuntimeAction):
             raise ValueError(f"action {self.name!r} is a runtime action; a pipeline cannot redefine it")
+        if not set(self.required) <= {name for name, _ in self.arguments}:
+            raise ValueError(f"action {self.name!r} requires arguments it does not declare")
 
 
 @dataclass(frozen=True)

@@ -223,11 +223,13 @@ class RuntimeApi:
         detail: str = "summary",
         cursor: int = 0,
         limit: int = 50,
+        name: str | None = None,
     ) -> CommandEnvelope:
         run_dir = self.resolve(run_ref)
         manifest = run_dir.read_manifest()
         phases = views.phase_rows(self.pipeline, manifest)
-        data = views.detail_data(self.pipeline, run_dir, manifest, detail=detail, cursor=cursor, limit=limit)
+        data = views.detail_data(self.pipeline, run_dir, manifest, detail=detail, cursor=cursor, limit=limit,
+                                 name=name)
         return self._envelope(
             "inspect-run",
             run_dir,

@@ -338,7 +338,7 @@ class PhaseRunner:
                 ) from exc
             raise PhaseFailedError(
                 f"phase {phase.name} failed with an internal error: {exc!r}",
-                hint="this is a bug; the run can be retried with run_phase after fixing it",
+                hint="this is a bug; once it is fixed, retry with {action:run_phase}",
                 details={"phase": phase.name, "cause": error},
             ) from exc
 

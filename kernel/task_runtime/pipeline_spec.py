@@ -48,9 +48,12 @@ class Published:
 
 class DetailPage(Protocol):
     """An inspect detail page: read-only, paginated by an integer ``cursor``; returns JSON-ready data
-    including ``next_cursor`` (None on the last page)."""
+    including ``next_cursor`` (None on the last page). ``name`` selects one of several things the page
+    can show (None: its default); a page that shows one thing only refuses a name (InvalidInputError)."""
 
-    def __call__(self, run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]: ...
+    def __call__(
+        self, run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int, name: str | None = None
+    ) -> dict[str, Any]: ...
 
 
 class PipelineSpec(Protocol):

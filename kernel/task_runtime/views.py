@@ -189,18 +189,23 @@ def detail_names(pipeline: PipelineSpec) -> list[str]:
 
 
 def detail_data(
-    pipeline: PipelineSpec, run_dir: RunDir, manifest: Manifest, *, detail: str, cursor: int, limit: int
+    pipeline: PipelineSpec, run_dir: RunDir, manifest: Manifest, *, detail: str, cursor: int, limit: int,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """The data of one inspect page.
+    """The data of one inspect page (``name`` is passed to the pipeline's detail pages).
 
     Raises:
-        InvalidInputError: ``detail`` is not one of ``detail_names(pipeline)`` (code ``unknown_detail``).
+        InvalidInputError: ``detail`` is not one of ``detail_names(pipeline)`` (code ``unknown_detail``),
+            or a ``name`` is given to a runtime detail, which takes none (code ``invalid_option``).
     """
     if detail not in detail_names(pipeline):
         raise InvalidInputError(
             f"unknown detail {detail!r}", code="unknown_detail",
             details={"field": "detail", "allowed": detail_names(pipeline)},
         )
+    if name is not None and detail in RUNTIME_DETAILS:
+        raise InvalidInputError(f"detail {detail!r} takes no name (got {name!r})", code="invalid_option",
+                                hint="leave name out for this detail", details={"field": "name"})
     data: dict[str, Any] = {"detail": detail}
     if manifest.failure:
         data["failure"] = manifest.failure
@@ -212,7 +217,7 @@ def detail_data(
     elif detail in RUNTIME_DETAILS:
         data["domain"] = pipeline.observe_domain(run_dir, manifest)
     else:
-        data.update(pipeline.details[detail](run_dir, manifest, cursor=cursor, limit=limit))
+        data.update(pipeline.details[detail](run_dir, manifest, cursor=cursor, limit=limit, name=name))
     return data
 
 

@@ -24,7 +24,7 @@ from kernel.task_runtime.api import RuntimeApi
 from kernel.task_runtime.contracts import CommandEnvelope, NextStep, PhaseRow
 from server.app import build_server
 from server.prompts import register_prompts
-from server.schemas import MAX_RESULT_BYTES, run_view
+from server.schemas import MAX_RESULT_BYTES, run_view, view_size
 from server.tools import TOOL_NAMES
 from tests.conftest import EXAMPLES
 from tests.task_runtime.toy_pipeline import make_api
@@ -83,6 +83,10 @@ async def test_the_server_offers_exactly_the_six_tools_with_output_schemas(api: 
     actions = advance["action"]["anyOf"][0]["enum"]
     assert actions == api.pipeline.actions.names()  # every advertised action has an executor
     assert set(tools["finalize-run"].input_schema["properties"]) == {"run_id", "accept_degraded", "wait_seconds"}
+    inspect = tools["inspect-run"].input_schema["properties"]
+    assert set(inspect) == {"run_id", "detail", "cursor", "name"}
+    assert inspect["detail"]["enum"] == ["summary", "phases", "telemetry", "chunks", "article"]
+    assert {"article", "agent_task", "files"} <= set(tools["finalize-run"].output_schema["properties"])
 
 
 @MODES
@@ -298,8 +302,7 @@ def _big_envelope(make_row: Callable[[int], dict[str, Any]]) -> CommandEnvelope:
 
 def test_tool_results_stay_small_however_large_the_run_is() -> None:
     view = run_view(_big_envelope(lambda i: {"event": "llm_request", "text": "y" * 5000, "n": i}))
-    size = len(json.dumps(view.model_dump(mode="json")))
-    assert size <= MAX_RESULT_BYTES
+    assert view_size(view) <= MAX_RESULT_BYTES
     assert view.run_id == "r1" and view.allowed_actions == ["pause", "cancel"]
     assert view.next_cursor == 20
     assert view.artifacts is not None and len(view.artifacts) == 25

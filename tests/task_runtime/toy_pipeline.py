@@ -145,7 +145,8 @@ TOY_ACTIONS = ActionTable(domain=(
 ))
 
 
-def count_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
+def count_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int,
+               name: str | None = None) -> dict[str, Any]:
     ref = manifest.artifacts.get("numbers")
     numbers = read_json(run_dir.path / ref.path) if ref else []
     page = numbers[cursor : cursor + limit]
