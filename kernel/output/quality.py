@@ -74,6 +74,8 @@ class QualityReport(BaseModel):
     mode: str
     degraded_chunks: list[str] = Field(default_factory=list)
     fallback_chunks: list[str] = Field(default_factory=list)
+    # Subtitle cues (numbers in the source SRT) whose translation kept the source line.
+    fallback_cues: list[int] = Field(default_factory=list)
     sentences_total: int
     sentences_accounted: int
     source_chars: int
@@ -96,8 +98,14 @@ def evaluate_quality(
     source_language: str | None = None,
     target_language: str | None = None,
     transcript_origin: str | None = None,
+    fallback_cues: list[int] | None = None,
+    cue_notes: list[str] | None = None,
 ) -> QualityReport:
-    """Run every document check over the merged text and decide pass, degraded or fail."""
+    """Run every document check over the merged text and decide pass, degraded or fail.
+
+    ``fallback_cues`` (cue numbers) is given when subtitle cues were translated by the LLM: cues that kept
+    their source line make the run degraded like fallback chunks. ``cue_notes`` say how the translated
+    subtitle files were made."""
     checks = [
         _check_not_empty(output_text),
         _check_sentences(sentences_total, sentences_accounted),
@@ -122,6 +130,8 @@ def evaluate_quality(
                 all_clear="No chunk has unresolved verification problems.",
             )
         )
+    if fallback_cues is not None:
+        checks.append(_check_cues(fallback_cues))
     reasons = [check.detail for check in checks if not check.ok and check.severity != "info"]
     if any(not check.ok and check.severity == "error" for check in checks):
         status: QualityStatus = "fail"
@@ -143,7 +153,8 @@ def evaluate_quality(
         source_chars=source_chars,
         output_chars=len(output_text),
         usage=usage_totals(usage or {}),
-        notes=_notes(llm_used, mode, source_language, target_language, transcript_origin),
+        notes=_notes(llm_used, mode, source_language, target_language, transcript_origin) + list(cue_notes or []),
+        fallback_cues=list(fallback_cues or []),
     )
 
 
@@ -298,6 +309,16 @@ def _check_chunks(name: str, chunk_ids: list[str], *, problem: str, all_clear: s
     listed = ", ".join(chunk_ids[:10]) + (", ..." if len(chunk_ids) > 10 else "")
     count = f"{len(chunk_ids)} chunk" if len(chunk_ids) == 1 else f"{len(chunk_ids)} chunks"
     return QualityCheck(name=name, ok=False, severity="warning", detail=f"{count} ({listed}) {problem}.")
+
+
+def _check_cues(cue_numbers: list[int]) -> QualityCheck:
+    if not cue_numbers:
+        return QualityCheck(name="fallback_cues", ok=True, severity="warning",
+                            detail="Every subtitle cue was translated and verified.")
+    listed = ", ".join(str(n) for n in cue_numbers[:10]) + (", ..." if len(cue_numbers) > 10 else "")
+    count = "1 subtitle cue" if len(cue_numbers) == 1 else f"{len(cue_numbers)} subtitle cues"
+    return QualityCheck(name="fallback_cues", ok=False, severity="warning",
+                        detail=f"{count} ({listed}) kept the source line: the translation failed verification.")
 
 
 def _notes(

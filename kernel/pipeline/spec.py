@@ -26,6 +26,7 @@ from ..long_text.chunk_files import (
     reset_running_chunks,
 )
 from ..long_text.contracts import ChunkState, Plan
+from ..long_text.cues import CueTranslation
 from ..output.exports import JsonExport
 from ..output.quality import QualityReport
 from ..preflight import PreflightReport
@@ -40,6 +41,7 @@ from ..task_runtime.store import read_json
 from ..task_runtime.workdir import RunDir
 from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
 from .actions import ACTION_TABLE
+from .cue_phases import CueTranslationPhase
 from .intent import TranscriptParams, parse_params
 from .output_phases import AssemblePhase, VerifyPhase, publish_outputs
 from .source_phases import AcquirePhase, DiscoverPhase, NormalizePhase, PreflightPhase, RoutePhase, TranscribePhase
@@ -51,7 +53,7 @@ GATE_PHASE = "verify"
 
 PERSISTED_MODELS: tuple[type[BaseModel], ...] = (
     SourceInfo, SourceTracks, RouteDecision, TranscriptSegments, NormalizedDocument, Plan, ChunkState,
-    QualityReport, PreflightReport, JsonExport,
+    QualityReport, PreflightReport, JsonExport, CueTranslation,
 )
 QUALITY_SUMMARY_KEYS = ("reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
 
@@ -67,7 +69,7 @@ class TranscriptPipeline:
     def __init__(self) -> None:
         self._phases: list[Phase] = [
             PreflightPhase(), DiscoverPhase(), RoutePhase(), AcquirePhase(), TranscribePhase(), NormalizePhase(),
-            PlanPhase(), TransformPhase(), MergePhase(), VerifyPhase(), AssemblePhase(),
+            PlanPhase(), TransformPhase(), MergePhase(), CueTranslationPhase(), VerifyPhase(), AssemblePhase(),
         ]
         self._details: dict[str, DetailPage] = {"chunks": chunk_page}
 
