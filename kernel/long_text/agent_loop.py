@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import LLMProfile
-from ..task_runtime.errors import InputRequired, InvalidInputError
+from ..task_runtime.errors import InputRequired, InvalidInputError, YTTError
 from ..task_runtime.faults import crash_point
 from ..task_runtime.lease import Lease
 from ..task_runtime.phases import PhaseContext
-from ..task_runtime.store import atomic_write_json
+from ..task_runtime.store import atomic_write_json, read_json
 from .chunk_files import current_plan_id, load_chunk_state
 from .contracts import AgentTurn, Attempt, ChunkState
 from .work_items import WorkItem, folder_id, state_path, succeeded_state
@@ -40,7 +40,9 @@ AGENT_TASK_TOKENS = 6000
 # glossary and (for a repair) the previous answer inside AGENT_TASK_TOKENS.
 AGENT_PROFILE = LLMProfile(model="agent", context_window=AGENT_TASK_TOKENS, max_output_tokens=4096, concurrency=1)
 MAX_SUBMISSION_CHARS = 200_000
-CURRENT_CUE_SET_KEY = "current_cue_set"  # Manifest.domain key: the cue set whose groups are current
+# Names the cue set whose groups are current (``{"set_id": ...}``), written before its first group is handed
+# out so a waiting group is found while its phase has not finished.
+CURRENT_CUE_SET_FILE = "cues/current.json"
 
 
 def agent_pass(ctx: PhaseContext, items: Sequence[WorkItem], write: Callable[[ChunkState], None],
@@ -121,20 +123,32 @@ def _judge_submission(ctx: PhaseContext, item: WorkItem, state: ChunkState, writ
 _KINDS = {"chunks": "chunk", "cues": "cue_group"}
 
 
-def work_folders(domain: Mapping[str, Any]) -> list[str]:
+def current_cue_set(run_path: Path) -> str | None:
+    """The current cue set's id (``CURRENT_CUE_SET_FILE``), or None."""
+    path = run_path / CURRENT_CUE_SET_FILE
+    try:
+        data = read_json(path) if path.is_file() else None
+    except YTTError:
+        return None
+    value = data.get("set_id") if isinstance(data, dict) else None
+    return str(value) if isinstance(value, str) and value.isalnum() else None
+
+
+def work_folders(run_path: Path, domain: Mapping[str, Any]) -> list[str]:
     """The folders whose items may wait for the agent: the current plan's chunks, the current cue set's groups."""
     folders = []
     plan_id = current_plan_id(domain)
     if plan_id:
         folders.append(f"chunks/{plan_id}")
-    if domain.get(CURRENT_CUE_SET_KEY):
-        folders.append(f"cues/{domain[CURRENT_CUE_SET_KEY]}")
+    cue_set = current_cue_set(run_path)
+    if cue_set:
+        folders.append(f"cues/{cue_set}")
     return folders
 
 
 def waiting_item(run_path: Path, domain: Mapping[str, Any]) -> tuple[str, ChunkState] | None:
     """The folder and state of the item that waits for the agent's answer (at most one), or None."""
-    for folder in work_folders(domain):
+    for folder in work_folders(run_path, domain):
         directory = run_path / folder
         for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
             state = load_chunk_state(path)

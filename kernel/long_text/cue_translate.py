@@ -30,8 +30,9 @@ from ..config import LLMProfile
 from ..task_runtime.canonical import fingerprint_value
 from ..task_runtime.errors import StopRequested
 from ..task_runtime.phases import PhaseContext
+from ..task_runtime.store import atomic_write_json
 from ..transcript import Segment
-from .agent_loop import CURRENT_CUE_SET_KEY, agent_turn
+from .agent_loop import CURRENT_CUE_SET_FILE, agent_turn
 from .chunk_files import load_chunk_state
 from .contracts import Attempt, ChunkState, Plan, Violation
 from .cues import CueGroup, CueTranslation, cue_text, group_cues, split_group
@@ -151,7 +152,7 @@ def translate_cues(ctx: PhaseContext, plan: Plan, lines: list[Segment], llm: LLM
     """
     groups = group_cues(lines)
     set_id = cue_set_id(plan, lines, groups)
-    _point_manifest_at(ctx, set_id)
+    _point_at(ctx, set_id)
     loop = ItemLoop(ctx, state_root=CUE_STATE_ROOT, finished_event="cue_group_finished", crash_label="cues")
 
     def item(group: CueGroup) -> CueGroupItem:
@@ -209,13 +210,16 @@ def _endpoint_pass(ctx: PhaseContext, loop: ItemLoop, item: Any, groups: list[Cu
     return totals
 
 
-def _point_manifest_at(ctx: PhaseContext, set_id: str) -> None:
-    """Name the current cue set in the manifest now, so the agent's waiting task can be found mid-phase."""
-    manifest = ctx.run_dir.read_manifest()
-    if manifest.domain.get(CURRENT_CUE_SET_KEY) != set_id:
-        ctx.run_dir.commit(manifest.model_copy(update={"domain": {**manifest.domain, CURRENT_CUE_SET_KEY: set_id}}),
-                           ctx.lease)
-    ctx.domain[CURRENT_CUE_SET_KEY] = set_id
+def _point_at(ctx: PhaseContext, set_id: str) -> None:
+    """Name the current cue set now, so the agent's waiting group can be found while the phase runs."""
+    ctx.lease.check()
+    atomic_write_json(ctx.run_dir.path / CURRENT_CUE_SET_FILE, {"set_id": set_id})
+
+
+def forget_current_set(ctx: PhaseContext) -> None:
+    """No cue set is current (the cues are not translated by this run's writer)."""
+    ctx.lease.check()
+    (ctx.run_dir.path / CURRENT_CUE_SET_FILE).unlink(missing_ok=True)
 
 
 def leaf_groups(ctx: PhaseContext, set_id: str, group: CueGroup, lines: list[Segment]) -> Iterator[

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..long_text.agent_loop import CURRENT_CUE_SET_KEY
 from ..long_text.contracts import Plan
 from ..long_text.cues import CueTranslation
 from ..output.formats import CUE_FORMATS
@@ -57,9 +56,11 @@ class CueTranslationPhase(Phase):
                 "llm": llm_config(effective_llm(params, settings)), "subtitle_encoding": params.subtitle_encoding}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from ..long_text.cue_translate import forget_current_set
         from ..output.cue_lines import reading_speed_stats, translated_cues
 
         params: TranscriptParams = ctx.params
+        forget_current_set(ctx)  # translate_cues names its set again when it translates
         if not cue_formats(params):
             result = CueTranslation(requested=False, reasons=["no translated or bilingual subtitle file was asked for"])
         else:
@@ -70,8 +71,7 @@ class CueTranslationPhase(Phase):
                  fallback_cues=len(result.fallback_cues), reasons=result.reasons)
         return PhaseResult(outputs={"cues.translated": PhaseOutput.json(result, "cues.json")},
                            summary={"origin": result.origin, "cues": len(result.cues),
-                                    "fallback_cues": len(result.fallback_cues)},
-                           domain_updates={CURRENT_CUE_SET_KEY: result.set_id})
+                                    "fallback_cues": len(result.fallback_cues)})
 
     def _translation(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef],
                      params: TranscriptParams) -> CueTranslation:
