@@ -191,8 +191,11 @@ def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams
         params = TranscriptParams.model_validate(data)
     except ValidationError as exc:
         raise invalid_option(exc) from exc
-    misplaced = [fmt for fmt in params.formats if not applies(fmt, params.mode)] if "formats" in raw else []
-    if misplaced:  # asked for explicitly (the default lists every format; the mode picks its own)
+    # The default (every format, which some clients send as given) lets the mode pick its own; a list the
+    # caller chose must not ask for a file the mode cannot make.
+    chosen = set(params.formats) != set(ALL_FORMATS)
+    misplaced = [fmt for fmt in params.formats if not applies(fmt, params.mode)] if chosen else []
+    if misplaced:
         raise InvalidInputError(
             f"invalid value for formats: {', '.join(misplaced)} cannot be made in mode {params.mode}",
             code="invalid_option",

@@ -14,6 +14,7 @@ import pytest
 
 from kernel.output.cue_lines import display_width
 from kernel.output.exports import format_timestamp
+from kernel.task_runtime.errors import InvalidInputError
 from kernel.task_runtime.store import read_json
 from kernel.task_runtime.telemetry import read_events
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -196,3 +197,17 @@ def test_a_kill_during_cue_translation_resumes_without_resending_finished_groups
     assert set(per_group.values()) == {1}, per_group  # no finished group was sent again
     finished_before_kill = [e["chunk_id"] for e in events if e["event"] == "cue_group_finished"][:3]
     assert len(set(finished_before_kill)) == 3
+
+
+def test_a_subtitle_file_the_mode_cannot_make_is_refused_at_create_time(tmp_path: Path) -> None:
+    media = write_source(tmp_path / "media", make_sentences(5))
+    with FakeOpenAIServer() as server:
+        api = make_api(tmp_path, server)
+        for params in ({"formats": ["md", "translated_srt"]},
+                       {"mode": "translate", "target_language": "de", "formats": ["bilingual_srt"]}):
+            with pytest.raises(InvalidInputError) as refused:
+                api.create_run({"source": str(media), **params})
+            assert refused.value.code == "invalid_option"
+            assert refused.value.details["field"] == "formats"
+        assert api.create_run({"source": str(media), "mode": "bilingual", "target_language": "de",
+                               "formats": ["bilingual_vtt"]}).run_id
