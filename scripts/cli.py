@@ -133,6 +133,10 @@ def add_intent_options(parser: argparse.ArgumentParser, model: type[BaseModel]) 
             parser.add_argument(name, metavar=spelling.metavar or name.upper(), help=help_text)
             continue
         kwargs: dict[str, Any] = {"dest": name, "default": None, "help": help_text, "metavar": spelling.metavar}
+        if info.annotation is bool:  # a switch: "--retranslate" alone means yes
+            parser.add_argument(flag, dest=name, nargs="?", const=True, default=None, type=_switch, metavar="yes|no",
+                                help=help_text)
+            continue
         if _is_list(info.annotation):
             if spelling.separator:
                 separator = spelling.separator
@@ -148,6 +152,14 @@ def add_intent_options(parser: argparse.ArgumentParser, model: type[BaseModel]) 
         parser.add_argument(flag, **kwargs)
         for alias, value in spelling.aliases:
             parser.add_argument(alias, dest=name, action="store_const", const=value, help=f"same as {flag} {value}")
+
+
+def _switch(text: str) -> bool:
+    if text.strip().lower() in ("yes", "true", "1", "on"):
+        return True
+    if text.strip().lower() in ("no", "false", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
 
 
 def _is_list(annotation: Any) -> bool:

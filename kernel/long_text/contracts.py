@@ -41,6 +41,11 @@ ViolationCode = Literal[
     "speaker_turns",
     "empty_output",
     "replan_limit",
+    # subtitle cue groups (``cue_verify``): one numbered line out per line in
+    "line_count",
+    "empty_line",
+    "untranslated_line",
+    "line_length",
 ]
 # awaiting_agent: a task for this chunk is handed to the calling agent; submitted: its answer is saved
 # and waits to be verified (both only with the agent as the writer).

@@ -1,4 +1,5 @@
-"""The chunk loop: bring every chunk of a plan to a final state, one state file per chunk.
+"""The chunk loop: bring every chunk of a plan to a final state, one state file per chunk; and the
+endpoint's request / verify / repair loop for any work item (``process_item``, see ``work_items``).
 
 Invariants:
 - ``chunks/<plan_id>/<chunk_id>.json`` is the only state a finished chunk writes (O(1) bytes per chunk,
@@ -26,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,11 +42,12 @@ from .chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY, chunk_state_path, lo
 from .contracts import Attempt, ChunkSpec, ChunkState, Plan, Violation
 from .deterministic import format_range
 from .limiter import AdaptiveLimiter
+from .work_items import Verdict, WorkItem, decide_verdict, succeeded_state
 
 MAX_ATTEMPTS = 3  # the initial request plus two repairs
 MAX_REPLANS = 3
-TRUNCATIONS_BEFORE_REPLAN = 2
 REPLAN_SHRINK = 0.5
+STATE_ROOTS = ("chunks", "cues")  # work_dir folders holding work-item states (see ``work_items``)
 
 _current_chunk: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_chunk", default=None)
 
@@ -55,45 +57,115 @@ def deterministic_output(chunk: ChunkSpec, doc: NormalizedDocument) -> str:
 
 
 @dataclass
-class _Loop:
-    """Shared, mutable facts of one pass over a plan (all access is on the event loop's thread)."""
+class ItemLoop:
+    """Shared, mutable facts of one pass over work items (all access is on the event loop's thread, except
+    ``write``, which may run in a worker thread and updates its counters under a lock).
+
+    ``state_root`` is the work_dir folder of the states; ``finished_event`` the telemetry event of each
+    write, and ``crash_label`` the crash point ``<label>:<n>:committed`` after the n-th write.
+    """
 
     ctx: PhaseContext
-    plan: Plan
-    doc: NormalizedDocument
+    state_root: str = "chunks"
+    finished_event: str = "chunk_finished"
+    crash_label: str = "chunk"
     committed: int = 0
     replan_reason: str | None = None
     no_more_requests: str | None = None
     stop_signal: str | None = None
     truncations: int = 0
     latencies: list[float] = field(default_factory=list)
-    # Final status of every chunk state written by this process, by (plan_id, chunk_id); shared by the
-    # passes of one transform so the result index needs no re-read of what was just written.
+    # Final status of every state written by this process, by (plan_id, chunk_id); shared by the passes
+    # of one phase so the result index needs no re-read of what was just written.
     statuses: dict[tuple[str, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     usage_now: Callable[[], dict[str, int]] = dict
 
     def write(self, state: ChunkState) -> None:
-        """Persist a chunk state (may run in a worker thread: counters are updated under a lock)."""
+        """Persist a work-item state (lease checked first; telemetry; the crash point after it)."""
         self.ctx.lease.check()
         state.run_usage = self.usage_now()
-        path = chunk_state_path(self.ctx.run_dir.path, state.plan_id, state.chunk_id)
+        path = self.ctx.run_dir.path / self.state_root / state.plan_id / f"{state.chunk_id}.json"
         atomic_write_json(path, state.model_dump(mode="json"))
         with self.lock:
             self.committed += 1
             committed = self.committed
             self.statuses[(state.plan_id, state.chunk_id)] = state.status
-        self.ctx.emit("chunk_finished", plan_id=state.plan_id, chunk_id=state.chunk_id, status=state.status,
+        self.ctx.emit(self.finished_event, plan_id=state.plan_id, chunk_id=state.chunk_id, status=state.status,
                       origin=state.output_origin, attempts=len(state.attempts),
                       violations=[v.code for v in state.final_violations])
-        crash_point(f"chunk:{committed}:committed")
+        crash_point(f"{self.crash_label}:{committed}:committed")
+
+    def may_start(self) -> bool:
+        """Whether another item may start: no replan pending and no pause or cancel requested."""
+        if self.replan_reason or self.stop_signal:
+            return False
+        signal = self.ctx.stop_signal()
+        if signal is not None:
+            self.stop_signal = signal
+            return False
+        return True
+
+
+@dataclass(kw_only=True)
+class _Loop(ItemLoop):
+    """One pass over a plan's chunks."""
+
+    plan: Plan
+    doc: NormalizedDocument
 
     def fallback(self, chunk: ChunkSpec, attempts: list[Attempt], violations: list[Violation]) -> ChunkState:
-        state = ChunkState(plan_id=self.plan.plan_id, chunk_id=chunk.chunk_id, status="fallback",
-                           attempts=attempts, output=deterministic_output(chunk, self.doc),
-                           output_origin="deterministic", final_violations=violations)
+        state = chunk_fallback_state(self.plan, chunk, self.doc, attempts, violations)
         self.write(state)
         return state
+
+
+def chunk_fallback_state(plan: Plan, chunk: ChunkSpec, doc: NormalizedDocument, attempts: list[Attempt],
+                         violations: list[Violation]) -> ChunkState:
+    return ChunkState(plan_id=plan.plan_id, chunk_id=chunk.chunk_id, status="fallback", attempts=attempts,
+                      output=deterministic_output(chunk, doc), output_origin="deterministic",
+                      final_violations=violations)
+
+
+@dataclass(frozen=True)
+class ChunkItem:
+    """A chunk of the article as a work item: giving up falls back to its deterministic text."""
+
+    plan: Plan
+    chunk: ChunkSpec
+    doc: NormalizedDocument
+    kind: str = "chunk"
+    replans_plan: bool = True
+
+    @property
+    def folder(self) -> str:
+        return f"chunks/{self.plan.plan_id}"
+
+    @property
+    def item_id(self) -> str:
+        return self.chunk.chunk_id
+
+    @property
+    def operation(self) -> str:
+        return self.plan.contract.operation
+
+    @property
+    def max_output_tokens(self) -> int:
+        return self.plan.contract.max_output_tokens
+
+    def messages(self, violations: list[Violation] | None, previous_output: str | None) -> list[dict[str, str]]:
+        from .prompting import build_chunk_messages
+
+        return build_chunk_messages(self.plan, self.chunk, self.doc, violations=violations or None,
+                                    previous_output=previous_output)
+
+    def judge(self, raw_text: str, finish_reason: str | None, *, previous_output: str | None,
+              truncated_before: int, attempts_left: bool) -> Verdict:
+        return judge_answer(self.plan, self.chunk, self.doc, raw_text, finish_reason, previous_output=previous_output,
+                            truncated_before=truncated_before, attempts_left=attempts_left)
+
+    def give_up(self, attempts: list[Attempt], violations: list[Violation], *, more_requests: bool) -> ChunkState:
+        return chunk_fallback_state(self.plan, self.chunk, self.doc, attempts, violations)
 
 
 def process_plan(
@@ -119,22 +191,17 @@ def process_plan(
     statuses: dict[tuple[str, str], str] = {}
     if llm is None or writer is None or plan.path == "deterministic":
         writer = None
-        loop = _Loop(ctx, plan, doc, statuses=statuses)
+        loop = _Loop(ctx, statuses=statuses, plan=plan, doc=doc)
         _deterministic_pass(loop)
     elif writer == "agent":
         from .agent_loop import agent_pass
 
-        loop = _Loop(ctx, plan, doc, statuses=statuses)
-        agent_pass(ctx, plan, doc, loop.write, MAX_ATTEMPTS)
+        loop = _Loop(ctx, statuses=statuses, plan=plan, doc=doc)
+        agent_pass(ctx, [ChunkItem(plan, chunk, doc) for chunk in plan.own_chunks()], loop.write, MAX_ATTEMPTS)
     else:
-        from .budget import RunBudget
-
-        usage = recorded_usage(ctx.run_dir.path)
-        budget = RunBudget(max_requests=llm.max_requests, max_tokens_total=llm.max_tokens_total,
-                           used_requests=usage.get("requests", 0), used_prompt_tokens=usage.get("prompt_tokens", 0),
-                           used_completion_tokens=usage.get("completion_tokens", 0))
+        budget, usage = run_budget(ctx.run_dir.path, llm)
         while True:
-            loop = _Loop(ctx, plan, doc, statuses=statuses)
+            loop = _Loop(ctx, statuses=statuses, plan=plan, doc=doc)
             usage = asyncio.run(_llm_pass(loop, llm, budget, usage))
             if loop.stop_signal:
                 raise StopRequested(f"{loop.stop_signal} requested; stopped between chunks",
@@ -173,13 +240,26 @@ def process_plan(
 
 
 def recorded_usage(run_path: Path) -> dict[str, int]:
-    """The run's LLM usage as of its latest committed chunk, over every plan (empty before the first)."""
+    """The run's LLM usage as of its latest committed work-item state (chunks and cue groups, every plan;
+    empty before the first)."""
     latest: dict[str, int] = {}
-    for path in (run_path / "chunks").glob("*/*.json"):
-        state = load_chunk_state(path)
-        if state is not None and state.run_usage.get("requests", 0) > latest.get("requests", -1):
-            latest = dict(state.run_usage)
+    for root in STATE_ROOTS:
+        for path in (run_path / root).glob("*/*.json"):
+            state = load_chunk_state(path)
+            if state is not None and state.run_usage.get("requests", 0) > latest.get("requests", -1):
+                latest = dict(state.run_usage)
     return latest
+
+
+def run_budget(run_path: Path, llm: LLMProfile) -> tuple[Any, dict[str, int]]:
+    """The run's budget, continued from its recorded usage, and that usage."""
+    from .budget import RunBudget
+
+    usage = recorded_usage(run_path)
+    budget = RunBudget(max_requests=llm.max_requests, max_tokens_total=llm.max_tokens_total,
+                       used_requests=usage.get("requests", 0), used_prompt_tokens=usage.get("prompt_tokens", 0),
+                       used_completion_tokens=usage.get("completion_tokens", 0))
+    return budget, usage
 
 
 def _deterministic_pass(loop: _Loop) -> None:
@@ -194,10 +274,13 @@ def _deterministic_pass(loop: _Loop) -> None:
         ctx.report_progress((position + 1) / len(own), f"chunk {position + 1}/{len(own)}")
 
 
-async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dict[str, int]) -> dict[str, int]:
+async def with_llm_client(loop: ItemLoop, llm: LLMProfile, budget: Any, usage_so_far: dict[str, int],
+                          body: Callable[[Any, AdaptiveLimiter], Awaitable[None]]) -> dict[str, int]:
+    """Run ``body(client, limiter)`` with an LLM client whose events go to telemetry (tagged with the work
+    item in flight) and whose usage is added to ``usage_so_far``; returns the run's usage totals."""
     from .llm_client import LLMClient
 
-    ctx, plan = loop.ctx, loop.plan
+    ctx = loop.ctx
     limiter = AdaptiveLimiter(llm.concurrency)
 
     def on_event(event: dict[str, Any]) -> None:
@@ -208,30 +291,6 @@ async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dic
             limiter.rate_limited()
 
     client = LLMClient(llm, budget=budget, on_event=on_event)
-    own = plan.own_chunks()
-    todo = []
-    for chunk in own:
-        existing = load_chunk_state(chunk_state_path(ctx.run_dir.path, plan.plan_id, chunk.chunk_id))
-        if existing is None or not existing.is_final:
-            todo.append(chunk)
-    done = len(own) - len(todo)
-
-    async def run_one(chunk: ChunkSpec) -> None:
-        nonlocal done
-        async with limiter:
-            if loop.replan_reason or loop.stop_signal:
-                return
-            signal = ctx.stop_signal()
-            if signal is not None:
-                loop.stop_signal = signal
-                return
-            _current_chunk.set(chunk.chunk_id)
-            state = await _process_chunk(loop, client, chunk, llm)
-            if state is not None:
-                if state.status == "succeeded":
-                    limiter.succeeded()
-                done += 1
-                ctx.report_progress(done / len(own), f"chunk {done}/{len(own)}")
 
     def totals() -> dict[str, int]:
         merged = {key: int(value) for key, value in usage_so_far.items()}
@@ -243,21 +302,38 @@ async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dic
 
     loop.usage_now = totals
     try:
-        await asyncio.gather(*(run_one(chunk) for chunk in todo))
+        await body(client, limiter)
     finally:
         await client.aclose()
     return totals()
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What to do with one answer for a chunk (from an endpoint or the calling agent)."""
+async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dict[str, int]) -> dict[str, int]:
+    ctx, plan = loop.ctx, loop.plan
+    own = plan.own_chunks()
+    todo = []
+    for chunk in own:
+        existing = load_chunk_state(chunk_state_path(ctx.run_dir.path, plan.plan_id, chunk.chunk_id))
+        if existing is None or not existing.is_final:
+            todo.append(chunk)
+    done = len(own) - len(todo)
 
-    outcome: Literal["accept", "repair", "replan", "fallback"]
-    text: str  # the answer after sanitizing (what is kept, or shown back in a repair request)
-    violations: list[Violation]
-    truncated: bool = False
-    reason: str = ""
+    async def run_all(client: Any, limiter: AdaptiveLimiter) -> None:
+        async def run_one(chunk: ChunkSpec) -> None:
+            nonlocal done
+            async with limiter:
+                if not loop.may_start():
+                    return
+                state = await process_item(loop, client, ChunkItem(plan, chunk, loop.doc), llm)
+                if state is not None:
+                    if state.status == "succeeded":
+                        limiter.succeeded()
+                    done += 1
+                    ctx.report_progress(done / len(own), f"chunk {done}/{len(own)}")
+
+        await asyncio.gather(*(run_one(chunk) for chunk in todo))
+
+    return await with_llm_client(loop, llm, budget, usage_so_far, run_all)
 
 
 def judge_answer(
@@ -271,70 +347,60 @@ def judge_answer(
     truncated_before: int,
     attempts_left: bool,
 ) -> Verdict:
-    """Verify one answer and decide: accept it, ask for a repair, re-plan smaller, or fall back.
-
-    One rule set for every writer: a repeated truncation or a replan remedy asks for a replan; a
-    fallback remedy, the same rejected answer again, or no attempts left fall back; else repair.
-    """
+    """Verify one answer for a chunk and decide (``work_items.decide_verdict``): accept it, ask for a
+    repair, re-plan smaller, or fall back. The same for every writer."""
     from .verify import sanitize_output, verify_chunk_output
 
     text = sanitize_output(raw_text)
     verification = verify_chunk_output(plan, chunk, doc, text, finish_reason)
-    if verification.ok:
-        return Verdict("accept", text.strip(), [])
-    violations = verification.violations
-    truncated = any(v.code == "truncated" for v in violations)
-    if truncated and truncated_before + 1 >= TRUNCATIONS_BEFORE_REPLAN:
-        return Verdict("replan", text, violations, truncated, f"output of {chunk.chunk_id} truncated repeatedly")
-    if any(v.remedy == "replan" for v in violations):
-        return Verdict("replan", text, violations, truncated, f"{violations[0].code} on {chunk.chunk_id}")
-    # Checked after truncation: a cut-off answer repeated means the output budget is too small (a replan
-    # helps), while any other repeated answer would fail the same checks again.
-    if any(v.remedy == "fallback" for v in violations) or text == previous_output or not attempts_left:
-        return Verdict("fallback", text, violations, truncated)
-    return Verdict("repair", text, violations, truncated)
+    return decide_verdict(chunk.chunk_id, text, verification.violations, previous_output=previous_output,
+                          truncated_before=truncated_before, attempts_left=attempts_left)
 
 
-async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMProfile) -> ChunkState | None:
-    """Request, verify, repair; returns the final state, or None when the chunk awaits a replan."""
+async def process_item(loop: ItemLoop, client: Any, item: WorkItem, llm: LLMProfile) -> ChunkState | None:
+    """Request, verify, repair one work item; returns the state written (final, or ``superseded`` when the
+    item gave up in favour of smaller ones), or None when the item awaits a replan of the whole plan."""
     from .llm_client import LLMCallError
-    from .prompting import build_chunk_messages
 
-    plan = loop.plan
+    _current_chunk.set(item.item_id)
     attempts: list[Attempt] = []
     violations: list[Violation] = []
     previous_output: str | None = None
     truncated_here = 0
+
+    def give_up() -> ChunkState:
+        state = item.give_up(attempts, violations, more_requests=loop.no_more_requests is None)
+        loop.write(state)
+        return state
+
     for number in range(1, MAX_ATTEMPTS + 1):
         if loop.no_more_requests:
-            return loop.fallback(chunk, attempts, violations)
+            return give_up()
         kind = "initial" if number == 1 else "repair"
-        messages = build_chunk_messages(plan, chunk, loop.doc, violations=violations or None,
-                                        previous_output=previous_output)
+        messages = item.messages(violations or None, previous_output)
         try:
-            result = await client.complete(messages, max_tokens=plan.contract.max_output_tokens,
-                                           temperature=llm.temperature)
+            result = await client.complete(messages, max_tokens=item.max_output_tokens, temperature=llm.temperature)
         except LLMCallError as error:
             attempts.append(Attempt(number=number, kind=kind, error=error.category))
             if error.category in ("auth", "budget"):
                 loop.no_more_requests = error.category
-                return loop.fallback(chunk, attempts, violations)
+                return give_up()
             if error.remedy == "replan":
-                loop.replan_reason = loop.replan_reason or f"{error.category} on {chunk.chunk_id}"
+                if not item.replans_plan:
+                    return give_up()
+                loop.replan_reason = loop.replan_reason or f"{error.category} on {item.item_id}"
                 return None
             if error.remedy in ("repair", "retry"):
                 continue  # e.g. an empty reply: ask again while attempts remain
-            return loop.fallback(chunk, attempts, violations)
+            return give_up()
         loop.latencies.append(result.latency_s)
-        verdict = judge_answer(plan, chunk, loop.doc, result.text, result.finish_reason,
-                               previous_output=previous_output, truncated_before=truncated_here,
-                               attempts_left=number < MAX_ATTEMPTS)
+        verdict = item.judge(result.text, result.finish_reason, previous_output=previous_output,
+                             truncated_before=truncated_here, attempts_left=number < MAX_ATTEMPTS)
         attempts.append(Attempt(number=number, kind=kind, finish_reason=result.finish_reason,
                                 prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
                                 latency_s=round(result.latency_s, 3), violations=verdict.violations))
         if verdict.outcome == "accept":
-            state = ChunkState(plan_id=plan.plan_id, chunk_id=chunk.chunk_id, status="succeeded",
-                               attempts=attempts, output=verdict.text, output_origin="llm", writer="endpoint")
+            state = succeeded_state(item, attempts, verdict.text, "endpoint")
             # fsyncs block; keep the event loop free to drive the other requests meanwhile.
             await asyncio.to_thread(loop.write, state)
             return state
@@ -344,11 +410,13 @@ async def _process_chunk(loop: _Loop, client: Any, chunk: ChunkSpec, llm: LLMPro
             truncated_here += 1
             loop.truncations += 1
         if verdict.outcome == "replan":
+            if not item.replans_plan:
+                break
             loop.replan_reason = loop.replan_reason or verdict.reason
             return None
         if verdict.outcome == "fallback":
             break
-    return loop.fallback(chunk, attempts, violations)
+    return give_up()
 
 
 def _fallback_unfinished(loop: _Loop, reason: str) -> None:

@@ -500,3 +500,8 @@ def remove_seam_duplicate(prev_output: str, next_output: str) -> tuple[str, bool
     rest = join_text_pieces(sentences[removed:])
     blocks = ([label + rest] if rest else []) + blocks[1:]
     return "\n\n".join(blocks), True
+
+
+# Shared with the subtitle cue checks (``cue_verify``): one implementation of each rule.
+language_problem = _language_problem
+required_terms = _required_terms

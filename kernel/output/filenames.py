@@ -33,6 +33,7 @@ _DATE_DASHED = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _ZWJ = "\u200d"
 _EXTENSION = re.compile(r"^[A-Za-z0-9]{1,10}$")
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,18}[A-Za-z0-9])?$")
 
 
 def normalize_upload_date(upload_date: str | None) -> str | None:
@@ -90,6 +91,19 @@ def article_filename(upload_date: str | None, title: str, *, extension: str = "m
 def export_filename(upload_date: str | None, title: str, extension: str) -> str:
     """The SRT/VTT/JSON file name: the article's stem with another extension."""
     return article_filename(upload_date, title, extension=extension)
+
+
+def cue_export_filename(upload_date: str | None, title: str, label: str, extension: str) -> str:
+    """A translated or bilingual subtitle file: ``<stem>.<label>.<ext>`` with ``label`` a language code
+    (``de``, ``zh-Hans``) or ``bi``; the stem is the article's, shortened so the whole name fits.
+
+    Raises:
+        ValueError: ``label`` is not 1-20 ASCII letters, digits or hyphens, or ``extension`` is invalid.
+    """
+    if not _LABEL.match(label):
+        raise ValueError(f"invalid subtitle file label {label!r}: use a language code such as 'de' or 'zh-Hans'")
+    # The shared stem keeps room for MAX_SUFFIX_BYTES: the longest label (20) plus ".bi.vtt" fits.
+    return f"{output_stem(upload_date, title)}.{label}.{_checked_extension(extension)}"
 
 
 def _checked_extension(extension: str) -> str:

@@ -78,6 +78,8 @@ class QualityReport(BaseModel):
     mode: str
     degraded_chunks: list[str] = Field(default_factory=list)
     fallback_chunks: list[str] = Field(default_factory=list)
+    # Subtitle cues (numbers in the source SRT) whose translation kept the source line.
+    fallback_cues: list[int] = Field(default_factory=list)
     sentences_total: int
     sentences_accounted: int
     source_chars: int
@@ -104,11 +106,16 @@ def evaluate_quality(
     transcript_origin: str | None = None,
     source_unpunctuated: bool = False,
     source_issues: list[str] | None = None,
+    fallback_cues: list[int] | None = None,
+    cue_notes: list[str] | None = None,
 ) -> QualityReport:
     """Run every document check over the merged text and decide pass, degraded or fail.
 
     ``source_unpunctuated`` (the normalized document's ``sentence_split`` is ``pauses``) adds a note when
-    no LLM was used, saying that an LLM pass would improve the text.
+    no LLM was used, saying that an LLM pass would improve the text. ``source_issues`` lists what reading
+    the source repaired or dropped. ``fallback_cues`` (cue numbers) is given when subtitle cues were
+    translated by the LLM: cues that kept their source line make the run degraded like fallback chunks.
+    ``cue_notes`` say how the translated subtitle files were made.
     """
     checks = [
         _check_not_empty(output_text),
@@ -134,6 +141,8 @@ def evaluate_quality(
                 all_clear="No chunk has unresolved verification problems.",
             )
         )
+    if fallback_cues is not None:
+        checks.append(_check_cues(fallback_cues))
     reasons = [check.detail for check in checks if not check.ok and check.severity != "info"]
     if any(not check.ok and check.severity == "error" for check in checks):
         status: QualityStatus = "fail"
@@ -155,8 +164,10 @@ def evaluate_quality(
         source_chars=source_chars,
         output_chars=len(output_text),
         usage=usage_totals(usage or {}),
-        notes=_notes(llm_used, mode, source_language, target_language, transcript_origin, source_unpunctuated),
+        notes=_notes(llm_used, mode, source_language, target_language, transcript_origin, source_unpunctuated)
+        + list(cue_notes or []),
         source_issues=list(source_issues or []),
+        fallback_cues=list(fallback_cues or []),
     )
 
 
@@ -311,6 +322,16 @@ def _check_chunks(name: str, chunk_ids: list[str], *, problem: str, all_clear: s
     listed = ", ".join(chunk_ids[:10]) + (", ..." if len(chunk_ids) > 10 else "")
     count = f"{len(chunk_ids)} chunk" if len(chunk_ids) == 1 else f"{len(chunk_ids)} chunks"
     return QualityCheck(name=name, ok=False, severity="warning", detail=f"{count} ({listed}) {problem}.")
+
+
+def _check_cues(cue_numbers: list[int]) -> QualityCheck:
+    if not cue_numbers:
+        return QualityCheck(name="fallback_cues", ok=True, severity="warning",
+                            detail="Every subtitle cue was translated and verified.")
+    listed = ", ".join(str(n) for n in cue_numbers[:10]) + (", ..." if len(cue_numbers) > 10 else "")
+    count = "1 subtitle cue" if len(cue_numbers) == 1 else f"{len(cue_numbers)} subtitle cues"
+    return QualityCheck(name="fallback_cues", ok=False, severity="warning",
+                        detail=f"{count} ({listed}) kept the source line: the translation failed verification.")
 
 
 def _notes(

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..long_text.actions import replan_fallback_chunks, retry_fallback_chunks
 from ..long_text.agent_loop import submit_answer
-from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY, current_plan_id
+from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY
 from ..source.routing import REROUTABLE_SUBTITLE_FAILURES, rejected_track_record
 from ..task_runtime.actions import ActionContext, ActionOutcome, ActionTable, DomainAction
 from ..task_runtime.contracts import ActionResult, Observation, RunState
@@ -117,11 +117,7 @@ def submit_chunk(ctx: ActionContext) -> ActionOutcome:
     if not isinstance(chunk_id, str) or not chunk_id or not isinstance(text, str):
         raise InvalidInputError("submit_chunk needs chunk_id and text (the chunk's rewritten text)",
                                 code="missing_argument", details={"field": "text" if chunk_id else "chunk_id"})
-    plan_id = current_plan_id(ctx.manifest.domain)
-    if plan_id is None:
-        raise InvalidInputError("the run has no plan yet; no chunk waits for text", code="chunk_not_wanted",
-                                details={"chunk_id": chunk_id, "wanted_chunk_id": None})
-    saved = submit_answer(ctx.run_dir.path, plan_id, chunk_id, text, ctx.lease)
+    saved = submit_answer(ctx.run_dir.path, ctx.manifest.domain, chunk_id, text, ctx.lease)
     turn = saved.agent_turn
     ctx.run_dir.telemetry(ctx.manifest.run_id).emit(SUBMIT_CHUNK, chunk_id=chunk_id, chars=len(text),
                                                     attempt=turn.attempt if turn else None)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from ..config import Settings, is_within_allowed_roots
 from ..long_text.contracts import TransformMode
-from ..output.formats import ALL_FORMATS, OutputFormat
+from ..output.formats import ALL_FORMATS, OutputFormat, applies, formats_for_mode
 from ..source.routing import ForceRoute
 from ..source.urls import is_url, validate_source_url
 from ..task_runtime.errors import InvalidInputError, PathNotAllowedError, YTTError
@@ -73,8 +73,14 @@ class TranscriptParams(BaseModel):
         description="the text encoding of a local subtitle file that is not UTF-8, when detection is unsure "
         "(e.g. cp1252, utf-16-le, gbk)"), CliSpelling(metavar="ENCODING")] = None
     formats: Annotated[list[OutputFormat], Field(
-        description="files to publish: md (the article, always), srt, vtt, json"),
+        description="files to publish: md (the article, always), srt, vtt, json (the transcript's language); "
+        "translated_srt, translated_vtt (every cue translated, <name>.<lang>.srt; modes translate and "
+        "bilingual); bilingual_srt, bilingual_vtt (source line above its translation, <name>.bi.srt; mode "
+        "bilingual); default: every file the mode makes"),
         CliSpelling(metavar="FORMATS", separator=",")] = Field(default_factory=lambda: list(ALL_FORMATS))
+    retranslate: Annotated[bool, Field(
+        description="translate the subtitle cues even when the source has a manual subtitle track in the "
+        "target language (by default that track is used for the translated subtitle files)")] = False
     llm: Annotated[LlmChoice | None, Field(
         description="who rewrites the text: endpoint (the configured OpenAI-compatible endpoint), agent (you, "
         "the caller: each chunk is handed to you as a task and your text is verified) or none (deterministic "
@@ -139,6 +145,11 @@ class TranscriptParams(BaseModel):
             return None if self.llm == "none" else "agent"
         return "endpoint" if settings.llm_profile(self.llm_profile).configured else None
 
+    def output_formats(self) -> list[OutputFormat]:
+        """The files this run makes: ``formats`` less those its mode does not make (the default lists all;
+        an explicit list was checked against the mode)."""
+        return formats_for_mode(self.formats, self.mode)
+
     def preferred(self, settings: Settings) -> list[str]:
         langs = list(self.preferred_languages or settings.preferred_languages)
         if self.source_language and self.source_language not in langs:
@@ -195,6 +206,18 @@ def parse_params(raw: Mapping[str, Any], settings: Settings) -> TranscriptParams
         params = TranscriptParams.model_validate(data)
     except ValidationError as exc:
         raise invalid_option(exc) from exc
+    # The default (every format, which some clients send as given) lets the mode pick its own; a list the
+    # caller chose must not ask for a file the mode cannot make.
+    chosen = set(params.formats) != set(ALL_FORMATS)
+    misplaced = [fmt for fmt in params.formats if not applies(fmt, params.mode)] if chosen else []
+    if misplaced:
+        raise InvalidInputError(
+            f"invalid value for formats: {', '.join(misplaced)} cannot be made in mode {params.mode}",
+            code="invalid_option",
+            hint="translated_srt and translated_vtt need mode translate or bilingual; bilingual_srt and "
+            "bilingual_vtt need mode bilingual",
+            details={"field": "formats", "allowed": [f for f in ALL_FORMATS if applies(f, params.mode)]},
+        )
     profile = settings.llm_profile(params.llm_profile)  # raises ConfigError for an unknown profile
     if params.llm == "endpoint" and not profile.configured:
         raise InvalidInputError(

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..long_text.contracts import Plan
+from ..long_text.cues import CueTranslation
 from ..output.formats import OUTPUT_NAMES
 from ..output.publish import Publication, publish_files
 from ..task_runtime.contracts import ArtifactRef, Manifest
@@ -31,7 +32,8 @@ class VerifyPhase(Phase):
     state_on_start = TranscriptState.VERIFYING
 
     def requires(self, params: TranscriptParams) -> list[str]:
-        return ["doc.merged", "merge.summary", "doc.normalized", "plan.current", "transcript.segments"]
+        return ["doc.merged", "merge.summary", "doc.normalized", "plan.current", "transcript.segments",
+                "cues.translated"]
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["quality.report"]
@@ -50,7 +52,10 @@ class VerifyPhase(Phase):
         transcript = ctx.load_model(inputs["transcript.segments"], TranscriptSegments)
         merged = ctx.path_of(inputs["doc.merged"]).read_text(encoding="utf-8")
         summary = read_json(ctx.path_of(inputs["merge.summary"]))
+        cues = ctx.load_model(inputs["cues.translated"], CueTranslation)
         usage = summary.get("usage") or {}
+        if cues.usage.get("requests", 0) > usage.get("requests", 0):  # cue groups are sent after the chunks
+            usage = {**usage, **cues.usage}
         if usage:
             usage = {**usage, **self.config(params, ctx.settings)["prices"]}
         report = evaluate_quality(
@@ -68,10 +73,24 @@ class VerifyPhase(Phase):
             transcript_origin=doc.origin,
             source_unpunctuated=doc.stats.get("sentence_split") == "pauses",
             source_issues=summarize_subtitle_issues(transcript.issues, severity="warning"),
+            fallback_cues=cues.fallback_cues if cues.origin == "llm" else None,
+            cue_notes=cue_notes(cues),
         )
         ctx.emit("quality_gate", status=report.status, reasons=report.reasons)
         return PhaseResult(outputs={"quality.report": PhaseOutput.json(report, "quality.json")},
                            summary={"status": report.status})
+
+
+def cue_notes(cues: CueTranslation) -> list[str]:
+    """How the translated subtitle files were made, for the quality report's notes."""
+    if not cues.requested:
+        return []
+    notes = [f"Translated subtitles ({cues.target_language}): {reason}." for reason in cues.reasons]
+    over = int(cues.stats.get("cues_over_reading_speed", 0))
+    if over:
+        notes.append(f"{over} translated cue(s) read faster than {cues.stats.get('max_chars_per_second')} "
+                     "characters per second (cue timings follow the source).")
+    return notes
 
 
 def transcript_source_label(transcript: TranscriptSegments, decision: RouteDecision, settings: Any) -> str:
@@ -90,13 +109,13 @@ class AssemblePhase(Phase):
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["doc.merged", "doc.normalized", "source.info", "quality.report", "transcript.segments",
-                "route.decision", "plan.current"]
+                "route.decision", "plan.current", "cues.translated"]
 
     def provides(self, params: TranscriptParams) -> list[str]:
-        return [f"output.{OUTPUT_NAMES[fmt]}" for fmt in params.formats]
+        return [f"output.{OUTPUT_NAMES[fmt]}" for fmt in params.output_formats()]
 
     def config(self, params: TranscriptParams, settings: Any) -> dict[str, Any]:
-        return {"formats": params.formats, "generator": GENERATOR}
+        return {"formats": params.output_formats(), "generator": GENERATOR}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from ..output.exports import to_json_export, to_srt, to_vtt
@@ -123,15 +142,18 @@ class AssemblePhase(Phase):
             speakers=int(doc.stats.get("speakers", 0)),
         )
         outputs = {"output.markdown": PhaseOutput.text(article, article_filename(info.upload_date, info.title))}
-        if "srt" in params.formats:
+        if "srt" in params.output_formats():
             outputs["output.srt"] = PhaseOutput.text(to_srt(doc.subtitle_lines),
                                                      export_filename(info.upload_date, info.title, "srt"))
-        if "vtt" in params.formats:
+        if "vtt" in params.output_formats():
             outputs["output.vtt"] = PhaseOutput.text(to_vtt(doc.subtitle_lines),
                                                      export_filename(info.upload_date, info.title, "vtt"))
-        if "json" in params.formats:
+        if "json" in params.output_formats():
             outputs["output.json"] = PhaseOutput.json(to_json_export(info, doc),
                                                       export_filename(info.upload_date, info.title, "json"))
+        cues = ctx.load_model(inputs["cues.translated"], CueTranslation)
+        if cues.requested:
+            outputs.update(cue_exports(params, info, doc, plan, cues))
         return PhaseResult(outputs=outputs, summary={"files": [o.filename for o in outputs.values()]})
 
 
@@ -146,3 +168,27 @@ def publish_outputs(run_path: Path, manifest: Manifest, output_dir: Path, info: 
     sources = output_sources(run_path, manifest)
     stem = sources["markdown"].name.removesuffix(".md")
     return publish_files(sources, stem, output_dir, tag=info.id or None, owned=manifest.output_fingerprints)
+
+
+def cue_exports(params: TranscriptParams, info: SourceInfo, doc: NormalizedDocument, plan: Plan,
+                cues: CueTranslation) -> dict[str, PhaseOutput]:
+    """The translated (``<base>.<lang>.srt``) and bilingual (``<base>.bi.srt``) subtitle files asked for."""
+    from ..output.cue_lines import bilingual_cues, translated_cues
+    from ..output.exports import to_srt, to_vtt
+    from ..output.filenames import cue_export_filename
+
+    language = cues.target_language or params.target_language or "translated"
+    label = language.strip("-") or "translated"
+    files: dict[str, tuple[str, list[Any]]] = {}
+    formats = params.output_formats()
+    if "translated_srt" in formats or "translated_vtt" in formats:
+        files["translated"] = (label, translated_cues(cues.cues, language))
+    if "bilingual_srt" in formats or "bilingual_vtt" in formats:
+        files["bilingual"] = ("bi", bilingual_cues(doc.subtitle_lines, cues.cues, plan.source_language, language))
+    outputs: dict[str, PhaseOutput] = {}
+    for kind, (file_label, lines) in files.items():
+        for extension, render in (("srt", to_srt), ("vtt", to_vtt)):
+            if f"{kind}_{extension}" in formats:
+                name = cue_export_filename(info.upload_date, info.title, file_label, extension)
+                outputs[f"output.{kind}_{extension}"] = PhaseOutput.text(render(lines), name)
+    return outputs

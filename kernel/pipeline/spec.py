@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from ..config import Settings, load_settings
 from ..long_text.actions import transform_result
-from ..long_text.agent_loop import agent_task_view, waiting_chunk
+from ..long_text.agent_loop import awaiting_task, waiting_item
 from ..long_text.chunk_files import (
     chunk_rows,
     count_chunk_statuses,
@@ -26,6 +26,7 @@ from ..long_text.chunk_files import (
     reset_running_chunks,
 )
 from ..long_text.contracts import ChunkState, Plan
+from ..long_text.cues import CueTranslation
 from ..output.exports import JsonExport
 from ..output.formats import OUTPUT_NAMES
 from ..output.pages import page_view
@@ -45,6 +46,7 @@ from ..task_runtime.store import read_json
 from ..task_runtime.workdir import RunDir
 from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
 from .actions import ACTION_TABLE
+from .cue_phases import CueTranslationPhase
 from .intent import TranscriptParams, parse_params
 from .output_phases import AssemblePhase, VerifyPhase, output_sources, publish_outputs
 from .source_phases import AcquirePhase, DiscoverPhase, NormalizePhase, PreflightPhase, RoutePhase, TranscribePhase
@@ -56,7 +58,7 @@ GATE_PHASE = "verify"
 
 PERSISTED_MODELS: tuple[type[BaseModel], ...] = (
     SourceInfo, SourceTracks, RouteDecision, TranscriptSegments, NormalizedDocument, Plan, ChunkState,
-    QualityReport, PreflightReport, JsonExport,
+    QualityReport, PreflightReport, JsonExport, CueTranslation,
 )
 QUALITY_SUMMARY_KEYS = ("reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
 ARTICLE_OUTPUT = OUTPUT_NAMES["md"]  # the output name of the article ("markdown")
@@ -122,7 +124,7 @@ class TranscriptPipeline:
     def __init__(self) -> None:
         self._phases: list[Phase] = [
             PreflightPhase(), DiscoverPhase(), RoutePhase(), AcquirePhase(), TranscribePhase(), NormalizePhase(),
-            PlanPhase(), TransformPhase(), MergePhase(), VerifyPhase(), AssemblePhase(),
+            PlanPhase(), TransformPhase(), MergePhase(), CueTranslationPhase(), VerifyPhase(), AssemblePhase(),
         ]
         self._details: dict[str, DetailPage] = {"chunks": chunk_page, "article": article_page}
 
@@ -187,9 +189,9 @@ class TranscriptPipeline:
         plan_id = current_plan_id(manifest.domain)
         if plan_id:
             facts["chunks"] = count_chunk_statuses(run_dir.path, plan_id)
-            if manifest.state == RunState.AWAITING_INPUT:
-                waiting = waiting_chunk(run_dir.path, plan_id)
-                facts["awaiting_chunk"] = waiting.chunk_id if waiting else None
+        if manifest.state == RunState.AWAITING_INPUT:
+            waiting = waiting_item(run_dir.path, manifest.domain)
+            facts["awaiting_chunk"] = waiting[1].chunk_id if waiting else None
         result = transform_result(run_dir, manifest)
         if result is not None:
             facts["llm_used"] = bool(result.get("llm_used"))
@@ -211,14 +213,9 @@ class TranscriptPipeline:
         return {f"chunks_{status}": int(n) for status, n in chunks.items()} if isinstance(chunks, dict) else {}
 
     def awaiting_input(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
-        plan_id = current_plan_id(manifest.domain)
-        waiting = waiting_chunk(run_dir.path, plan_id) if plan_id and manifest.state == RunState.AWAITING_INPUT else None
-        if waiting is None:
+        if manifest.state != RunState.AWAITING_INPUT:
             return None
-        task = agent_task_view(waiting)
-        counts = count_chunk_statuses(run_dir.path, plan_id) if plan_id else {}
-        task["chunks_done"] = counts.get("succeeded", 0) + counts.get("fallback", 0)
-        return task
+        return awaiting_task(run_dir.path, manifest.domain)
 
     def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
         plan_id = current_plan_id(manifest.domain)

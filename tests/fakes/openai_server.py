@@ -8,13 +8,15 @@ marker keep concurrent tests deterministic: ``server.add_rule("chunk-3", "rate_l
 Behaviours (parameters in brackets):
 ``clean`` well-behaved transformer of the ``<source>`` text of the last user message (cleans, or
 pseudo-translates for ``Mode: translate`` + ``Target language: Name (code)`` lines, or pairs source and
-pseudo-translation paragraphs for ``Mode: bilingual``; every number, URL, version and capitalised Latin
+pseudo-translation paragraphs for ``Mode: bilingual``, or pseudo-translates numbered lines one for one for
+``Mode: subtitles``; every number, URL, version and capitalised Latin
 name is kept verbatim) [omit_usage]; ``latency`` [delay_ms]; ``hold`` (wait for ``release_held()``);
 ``rate_limit`` [retry_after, retry_after_ms]; ``server_error``; ``hang`` [seconds] (bounded by
 ``max_hang_s``); ``truncate``; ``empty``; ``drop_half``; ``drop_numbers``; ``loop``; ``wrong_language``;
 ``preamble``; ``merge_paragraphs`` (a good answer with all its paragraphs run into one: speaker
 turns are lost); ``split_paragraphs`` (a good answer with a paragraph break after every sentence);
-``context_error``; ``content_filter``; ``no_stream`` (400 for stream=true);
+``untranslated`` (the ``<source>`` text back as it came); ``context_error``; ``content_filter``;
+``no_stream`` (400 for stream=true);
 ``no_sse`` (plain JSON even for stream=true); ``auth`` (401).
 
 Every request is recorded in ``requests``; ``max_in_flight`` is the peak number handled at once.
@@ -48,6 +50,7 @@ _TEXT_FAULTS = (
     "content_filter",
     "merge_paragraphs",
     "split_paragraphs",
+    "untranslated",
 )
 BEHAVIOURS = frozenset(("clean", "no_sse", *_WAITS, *_HTTP_FAULTS, *_TEXT_FAULTS))
 PREAMBLE = "Sure! Here is the cleaned text:\n\n"
@@ -177,6 +180,20 @@ def translate_text(text: str, code: str) -> str:
     return "\n\n".join(translate_paragraph(p, code, names) for p in _paragraphs(text))
 
 
+_NUMBERED_LINE = re.compile(r"^\s*(\d+)\.\s*(.*)$")
+
+
+def translate_cue_lines(text: str, code: str) -> str:
+    """``Mode: subtitles``: each numbered line ``N. text`` pseudo-translated on its own line, numbers kept."""
+    names = proper_nouns(" ".join(_NUMBERED_LINE.sub(r"\2", line) for line in text.splitlines()))
+    out = []
+    for line in text.strip().splitlines():
+        match = _NUMBERED_LINE.match(line)
+        if match:
+            out.append(f"{match.group(1)}. {translate_paragraph(match.group(2), code, names)}")
+    return "\n".join(out)
+
+
 def bilingual_text(text: str, code: str) -> str:
     names = proper_nouns(text)
     return "\n\n".join(f"{clean_paragraph(p)}\n\n{translate_paragraph(p, code, names)}" for p in _paragraphs(text))
@@ -209,6 +226,8 @@ def read_instruction(messages: list[dict[str, Any]]) -> Instruction:
 def transform(instruction: Instruction) -> str:
     if instruction.mode == "translate" and instruction.target_code:
         return translate_text(instruction.source, instruction.target_code)
+    if instruction.mode == "subtitles" and instruction.target_code:
+        return translate_cue_lines(instruction.source, instruction.target_code)
     if instruction.mode == "bilingual" and instruction.target_code:
         return bilingual_text(instruction.source, instruction.target_code)
     return clean_text(instruction.source)
@@ -239,7 +258,10 @@ def faulty_reply(name: str, instruction: Instruction) -> tuple[str, str]:
         return " ".join([sentences[0] if sentences else "again"] * 30), "stop"
     if name == "wrong_language":
         wrong = "ru" if (instruction.target_code or "").split("-")[0] in ("zh", "ja", "ko") else "zh"
-        return translate_text(instruction.source, wrong), "stop"
+        translate = translate_cue_lines if instruction.mode == "subtitles" else translate_text
+        return translate(instruction.source, wrong), "stop"
+    if name == "untranslated":  # the source handed back as it came
+        return instruction.source.strip(), "stop"
     if name == "preamble":
         return PREAMBLE + good, "stop"
     if name == "merge_paragraphs":

@@ -19,7 +19,8 @@ from kernel.transcript import NormalizedDocument
 from tests.long_text.sentence_docs import make_doc, word_counter
 
 MODEL = LLMProfile(base_url="http://127.0.0.1:9/v1", model="m", context_window=8192, max_output_tokens=4096)
-EXPECTED_TEMPLATES = {"bilingual", "chapter_titles", "clean", "repair", "structure", "translate"}
+EXPECTED_TEMPLATES = {"bilingual", "chapter_titles", "clean", "cue_repair", "cue_translate", "repair", "structure",
+                      "translate"}
 UNFILLED = re.compile(r"\{[a-z_]+\}")
 
 
