@@ -2,9 +2,11 @@
 
 Invariants:
 - Only the checks the requested needs call for are run; ``ytt_home`` and ``disk_space`` always run.
-- Fast and side-effect free beyond creating ``YTT_HOME``: no network request, no model loading (the
-  whisper check looks at files only), no subprocess other than ``ffmpeg -version`` and the JavaScript
-  runtime's ``--version``, run by yt-dlp's own runtime detection.
+- Fast and side-effect free beyond creating ``YTT_HOME``: no model loading (the whisper check looks at files
+  only), no subprocess other than ``ffmpeg -version`` and the JavaScript runtime's ``--version``, run by
+  yt-dlp's own runtime detection, and one network request at most: with ``contact_llm`` the LLM endpoint's
+  model list is asked for (``LLM_CONTACT_TIMEOUT_SECONDS``), so an unreachable endpoint, a refused key or
+  an unknown model fails before any work is done.
 - The ``url`` need reports yt-dlp (required: it imports and the yt-dlp settings are valid), its release age
   (informative: older than ``YTDLP_STALE_AFTER_DAYS`` says how to update it) and the JavaScript runtime for
   YouTube's challenges (informative: only YouTube needs it), as yt-dlp itself sees them.
@@ -96,13 +98,16 @@ def run_preflight(
     needs: Iterable[str],
     *,
     require_llm: bool = False,
+    contact_llm: bool = False,
     llm_profile: str | None = None,
     today: date | None = None,
 ) -> PreflightReport:
     """Run the checks ``needs`` call for (names from ``PreflightNeed``) and report them all.
 
-    ``require_llm`` makes the LLM configuration a required check (it implies the ``llm`` need); ``today``
-    (default: the local date) is what yt-dlp's release age is measured against.
+    ``require_llm`` makes the LLM configuration a required check (it implies the ``llm`` need);
+    ``contact_llm`` also asks the endpoint for its models (bounded), so the check says whether it answers,
+    takes the key and knows the model; ``today`` (default: the local date) is what yt-dlp's release age is
+    measured against.
 
     Raises:
         InvalidInputError: an unknown need (``unknown_preflight_need``), or ``llm_profile`` names no profile.
@@ -121,7 +126,7 @@ def run_preflight(
         checks.append(_check_deepgram_key(settings))
         checks.append(_check_import("deepgram_sdk", "deepgram", "deepgram-sdk", "the Deepgram SDK"))
     if "llm" in chosen:
-        checks.append(_check_llm(settings.llm_profile(llm_profile), required=require_llm))
+        checks.append(_check_llm(settings.llm_profile(llm_profile), required=require_llm, contact=contact_llm))
     return PreflightReport(ok=all(c.ok for c in checks if c.required), needs=chosen, checks=checks)
 
 
@@ -319,7 +324,7 @@ def _check_deepgram_key(settings: Settings) -> PreflightCheck:
     return PreflightCheck(name="deepgram_key", ok=True, required=True, detail="DEEPGRAM_API_KEY is set")
 
 
-def _check_llm(profile: LLMProfile, *, required: bool) -> PreflightCheck:
+def _check_llm(profile: LLMProfile, *, required: bool, contact: bool = False) -> PreflightCheck:
     if not profile.configured:
         missing = [
             name
@@ -335,12 +340,50 @@ def _check_llm(profile: LLMProfile, *, required: bool) -> PreflightCheck:
             hint="Set YTT_LLM_BASE_URL and YTT_LLM_MODEL (and YTT_LLM_API_KEY if the server "
             "needs one) or an [llm] section in the config file.",
         )
-    return PreflightCheck(
-        name="llm",
-        ok=True,
-        required=required,
-        detail=f"LLM {profile.model} at {_url_origin(profile.base_url or '')} (not contacted)",
-    )
+    where = f"LLM {profile.model} at {_url_origin(profile.base_url or '')}"
+    if not contact:
+        return PreflightCheck(name="llm", ok=True, required=required, detail=f"{where} (not contacted)")
+    problem, hint = _contact_llm(profile)
+    if problem is not None:
+        return PreflightCheck(name="llm", ok=False, required=required, detail=f"{where}: {problem}", hint=hint)
+    return PreflightCheck(name="llm", ok=True, required=required, detail=f"{where} answers and knows the model")
+
+
+LLM_CONTACT_TIMEOUT_SECONDS = 5.0
+
+
+def _contact_llm(profile: LLMProfile) -> tuple[str | None, str | None]:
+    """(problem, hint) after one bounded models request to the endpoint; (None, None) when it is fine.
+
+    An endpoint without a model list (404) is taken as reachable: the model is then checked by use."""
+    import openai
+
+    key = profile.api_key.get_secret_value() if profile.api_key else "not-needed"
+    client = openai.OpenAI(base_url=profile.base_url, api_key=key, timeout=LLM_CONTACT_TIMEOUT_SECONDS,
+                           max_retries=0)
+    try:
+        models = [model.id for model in client.models.list()]
+    except openai.AuthenticationError:
+        return ("the endpoint refused the key (401)",
+                "check YTT_LLM_API_KEY (or api_key in the config file) for this endpoint")
+    except openai.PermissionDeniedError:
+        return ("the endpoint refused access (403)", "check that the key may use this endpoint and model")
+    except openai.NotFoundError:
+        return None, None
+    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+        return (f"the endpoint does not answer ({type(exc).__name__}: {str(exc)[:120]})",
+                "start the LLM server or fix YTT_LLM_BASE_URL; or run without it ({option:llm=none}) or let "
+                "the calling agent write ({option:llm=agent})")
+    except openai.APIStatusError as exc:
+        return (f"the endpoint answered HTTP {exc.status_code} to the model list",
+                "check YTT_LLM_BASE_URL: it must be the OpenAI-compatible API root, e.g. http://host:port/v1")
+    finally:
+        client.close()
+    if models and profile.model not in models:
+        shown = ", ".join(sorted(models)[:8])
+        return (f"the endpoint has no model {profile.model!r} (it offers: {shown})",
+                "set YTT_LLM_MODEL (or model in the config file) to one of the models it offers")
+    return None, None
 
 
 def _url_origin(url: str) -> str:

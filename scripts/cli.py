@@ -188,7 +188,8 @@ def drive_cli(session: Session, run_id: str, notes: list[str], *, first_action: 
                                                on_progress=session.display.update)
             if envelope.state in FINISHED_STATES:
                 return envelope
-        return drive(session.api, run_id, on_progress=session.display.update, on_note=note, accept_degraded=True)
+        accept = bool(getattr(session.args, "accept_degraded", False))
+        return drive(session.api, run_id, on_progress=session.display.update, on_note=note, accept_degraded=accept)
     except RunStopped as stopped:
         if stopped.details.get("state") == RunState.AWAITING_INPUT:
             return session.api.inspect_run(run_id)  # the caller writes the text: not an error
@@ -485,13 +486,18 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", "create a run and drive it to completion", run_arg=False)
     add_intent_options(run, TranscriptParams)
     run.add_argument("--work-dir", metavar="DIR", help="an empty folder for the run's state")
+    run.add_argument("--accept-degraded", action="store_true", help="finalize even when the quality gate is "
+                     "degraded (the degraded parts are listed in the quality report); without it the run stops "
+                     "there and the command exits with 3")
 
     inspect = add("inspect", "show a run's state, phases, chunks or history")
     inspect.add_argument("--detail", choices=DETAILS, default="summary")
     inspect.add_argument("--cursor", type=int, default=0, metavar="N", help="page start for chunks/telemetry")
     add("runs", "list runs", run_arg=False)
-    add("resume", "recover an interrupted, paused or failed run (a failed phase is retried) and drive it to "
-        "completion")
+    resume = add("resume", "recover an interrupted, paused or failed run (a failed phase is retried) and drive it "
+                 "to completion")
+    resume.add_argument("--accept-degraded", action="store_true", help="finalize even when the quality gate is "
+                        "degraded")
     advance = add("advance", "take one allowed action on a run (see `yt-transcript inspect RUN`), then drive it on")
     advance.add_argument("action", metavar="ACTION", choices=ACTIONS, help=f"one of: {', '.join(ACTIONS)}")
     advance.add_argument("--chunk-id", dest="chunk_id", metavar="ID", help=ACTION_ARGUMENTS["chunk_id"])

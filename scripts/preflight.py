@@ -29,7 +29,7 @@ def preflight(needs: list[str], *, require_llm: bool = False) -> dict[str, Any]:
         InvalidInputError: an unknown need (``unknown_preflight_need``) or invalid settings
             (``config_error``).
     """
-    report = run_preflight(load_settings(), needs, require_llm=require_llm)
+    report = run_preflight(load_settings(), needs, require_llm=require_llm, contact_llm=require_llm)
     data = report.model_dump(mode="json")
     failed = report.failed_required()
     if failed:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_NEEDS,
         help=f"comma-separated: {','.join(PREFLIGHT_NEEDS)} (default: {DEFAULT_NEEDS})",
     )
-    parser.add_argument("--require-llm", action="store_true", help="fail when no LLM is configured")
+    parser.add_argument("--require-llm", action="store_true", help="fail when no LLM is configured or the endpoint does not answer (one bounded request)")
     args = parser.parse_args(argv)
     needs = [need for need in args.needs.split(",") if need.strip()]
     return run_json_command(lambda: preflight(needs, require_llm=args.require_llm))

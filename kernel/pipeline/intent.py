@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ..config import Settings, is_within_allowed_roots
+from ..language_tags import normalize_language_tag
 from ..long_text.contracts import TransformMode
 from ..output.formats import ALL_FORMATS, OutputFormat, applies, formats_for_mode
 from ..source.routing import ForceRoute
@@ -102,12 +103,12 @@ class TranscriptParams(BaseModel):
     @field_validator("target_language", "source_language")
     @classmethod
     def _language_code(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        if not value or len(value) > 20 or not all(c.isalnum() or c == "-" for c in value):
-            raise ValueError("must be a language code such as 'en', 'de' or 'zh-Hans'")
-        return value
+        return None if value is None else normalize_language_tag(value)
+
+    @field_validator("preferred_languages")
+    @classmethod
+    def _language_codes(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [normalize_language_tag(code) for code in value]
 
     @field_validator("subtitle_encoding")
     @classmethod

@@ -109,7 +109,7 @@ class AssemblePhase(Phase):
 
     def requires(self, params: TranscriptParams) -> list[str]:
         return ["doc.merged", "doc.normalized", "source.info", "quality.report", "transcript.segments",
-                "route.decision", "plan.current", "cues.translated"]
+                "route.decision", "plan.current", "cues.translated", "merge.summary"]
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return [f"output.{OUTPUT_NAMES[fmt]}" for fmt in params.output_formats()]
@@ -130,11 +130,14 @@ class AssemblePhase(Phase):
         plan = ctx.load_model(inputs["plan.current"], Plan)
         quality = read_json(ctx.path_of(inputs["quality.report"]))
         body = ctx.path_of(inputs["doc.merged"]).read_text(encoding="utf-8")
-        translated = plan.output_language != plan.source_language
+        merge = read_json(ctx.path_of(inputs["merge.summary"]))
+        # The front matter states the language the text is really in: when no chunk was rewritten by a model
+        # (every one fell back, e.g. the endpoint failed), the article is the source language's text.
+        translated = plan.output_language != plan.source_language and bool(merge.get("llm_chunks"))
         article = assemble_article(
             info, body,
             # The plan decided the text's language; a bilingual article is in both (source first).
-            language=plan.output_language if plan.mode == "translate" else plan.source_language,
+            language=plan.output_language if plan.mode == "translate" and translated else plan.source_language,
             transcript_source=transcript_source_label(transcript, decision, ctx.settings),
             generator=GENERATOR, mode=plan.mode if translated else "clean",
             target_language=plan.output_language if translated else None,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Settings
 from ..source.errors import SourceError
 from ..task_runtime.contracts import ArtifactRef
+from ..task_runtime.errors import PathNotAllowedError
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..transcript import RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
 from .intent import TranscriptParams
@@ -70,7 +71,9 @@ class PreflightPhase(Phase):
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from ..preflight import PreflightFailed, run_preflight
 
-        report = run_preflight(ctx.settings, self.needs(ctx.params, ctx.settings),
+        endpoint = ctx.params.writer(ctx.settings) == "endpoint"
+        report = run_preflight(ctx.settings, self.needs(ctx.params, ctx.settings), require_llm=endpoint,
+                               contact_llm=endpoint,
                                llm_profile=ctx.params.llm_profile)
         if not report.ok:
             failed = report.failed_required()
@@ -83,13 +86,39 @@ class PreflightPhase(Phase):
                            summary={"checks": len(report.checks)})
 
 
+def local_source_stamp(media: Path) -> list[list[object]]:
+    """Name, size and modification time of a local media file and the files beside it that share its stem:
+    a changed or fixed sidecar (or media) file re-runs discovery, so "fix it, then resume" works."""
+    stamp: list[list[object]] = []
+    folder = media.parent
+    candidates = [media, *sorted(p for p in folder.glob(f"{media.stem}.*") if p != media)] if folder.is_dir() else []
+    for path in candidates:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        stamp.append([path.name, info.st_size, info.st_mtime_ns])
+    return stamp
+
+
+def outside_roots_sidecars(media: Path, tracks: SourceTracks, settings: Settings) -> list[str]:
+    """Sidecar tracks whose file (after resolving links) lies outside the allowed roots: never read."""
+    from ..config import is_within_allowed_roots
+
+    return [track.path for track in tracks.subtitles if track.origin == "sidecar" and track.path
+            and not is_within_allowed_roots(media.parent / track.path, settings)]
+
+
 class DiscoverPhase(Phase):
     name = "discover"
-    version = "1"
+    version = "2"
     state_on_start = TranscriptState.SOURCING
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["source.info", "source.tracks"]
+
+    def config(self, params: TranscriptParams, settings: Settings) -> dict[str, Any]:
+        return {"local_files": local_source_stamp(Path(params.source))} if params.source_kind == "file" else {}
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         params: TranscriptParams = ctx.params
@@ -104,6 +133,14 @@ class DiscoverPhase(Phase):
             from ..source.local import discover_local
 
             info, tracks = discover_local(Path(params.source))
+            refused = outside_roots_sidecars(Path(params.source), tracks, ctx.settings)
+            if refused:
+                ctx.emit("sidecar_refused", files=refused)
+                tracks = tracks.model_copy(update={
+                    "subtitles": [t for t in tracks.subtitles if t.origin != "sidecar" or t.path not in refused],
+                    "withheld": [*tracks.withheld, *(f"path_not_allowed: {name} points outside the allowed roots "
+                                                     "(not read)" for name in refused)],
+                })
         return PhaseResult(
             outputs={
                 "source.info": PhaseOutput.json(info, "info.json"),
@@ -167,6 +204,9 @@ class AcquirePhase(Phase):
             else:
                 from ..source.local import acquire_local_subtitles
 
+                if outside_roots_sidecars(Path(params.source), SourceTracks(subtitles=[decision.track]), ctx.settings):
+                    raise PathNotAllowedError(f"{decision.track.path} points outside the allowed roots; it is not read",
+                                              hint="copy the subtitle file beside the media instead of linking it")
                 path = acquire_local_subtitles(Path(params.source), decision.track, ctx.staging_dir)
             output = PhaseOutput.file(path, f"subtitles{path.suffix.lower()}", language=decision.track.language,
                                       origin=decision.track.origin, kind=decision.track.kind)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..language_tags import primary_subtag
 from ..transcript import AsrBackend, RouteDecision, SourceInfo, SourceTracks, SubtitleTrack
 from .errors import SourceError
 
@@ -58,18 +59,6 @@ REROUTABLE_SUBTITLE_FAILURES: frozenset[str] = frozenset({
 
 _UNDETERMINED = {"", "und", "unk", "unknown", "zxx", "mis", "mul", "none", "n/a"}
 
-# Media containers tag streams with ISO 639-2 (bibliographic or terminologic) codes.
-_ISO639_2_TO_1 = {
-    "ara": "ar", "ben": "bn", "bul": "bg", "cat": "ca", "ces": "cs", "cze": "cs", "chi": "zh", "zho": "zh",
-    "dan": "da", "deu": "de", "ger": "de", "ell": "el", "gre": "el", "eng": "en", "est": "et", "fas": "fa",
-    "per": "fa", "fin": "fi", "fil": "fil", "fra": "fr", "fre": "fr", "heb": "he", "hin": "hi", "hrv": "hr",
-    "hun": "hu", "ind": "id", "ita": "it", "jpn": "ja", "kor": "ko", "lav": "lv", "lit": "lt", "msa": "ms",
-    "may": "ms", "nld": "nl", "dut": "nl", "nor": "no", "nob": "nb", "pol": "pl", "por": "pt", "ron": "ro",
-    "rum": "ro", "rus": "ru", "slk": "sk", "slo": "sk", "slv": "sl", "spa": "es", "srp": "sr", "swe": "sv",
-    "tha": "th", "tur": "tr", "ukr": "uk", "urd": "ur", "vie": "vi",
-}
-# Legacy two-letter codes some sites (YouTube among them) still use.
-_LEGACY = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv"}
 _SIMPLIFIED_REGIONS = {"cn", "sg", "my", "hans"}
 _TRADITIONAL_REGIONS = {"tw", "hk", "mo", "hant"}
 
@@ -95,7 +84,7 @@ def language_key(code: str | None) -> str | None:
         parts = parts[:-1]
     if not parts or parts[0] in _UNDETERMINED:
         return None
-    primary = _LEGACY.get(parts[0], _ISO639_2_TO_1.get(parts[0], parts[0]))
+    primary = primary_subtag(parts[0])  # ISO 639-2/3 and legacy codes from containers and sites
     rest = parts[1:]
     if primary == "zh" and rest:
         if rest[0] in _SIMPLIFIED_REGIONS:

@@ -32,6 +32,7 @@ class RunStopped(YTTError):
     decision."""
 
     code = "run_stopped"
+    exit_code = 3  # not a failure of the command: the run waits for the caller
 
 
 class RunFailed(YTTError):

@@ -78,7 +78,7 @@ def test_the_request_budget_and_usage_totals_carry_over_a_kill_and_resume(tmp_pa
         assert crashed.returncode == -signal.SIGKILL, crashed.stderr
         env.pop("YTT_CRASH_AT")
         run_id = json.loads(cli("runs", "--json", cwd=tmp_path, env=env).stdout)["runs"][0]["run_id"]
-        resumed = cli("resume", run_id, "--json", cwd=tmp_path, env=env)
+        resumed = cli("resume", run_id, "--json", "--accept-degraded", cwd=tmp_path, env=env)
         assert resumed.returncode == 0, resumed.stderr
         sent = len(server.requests)
 

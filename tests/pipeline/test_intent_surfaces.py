@@ -63,7 +63,7 @@ async def test_create_run_takes_exactly_the_intent_fields_with_their_values_and_
 
 def test_the_cli_run_options_are_the_intent_fields_with_their_values() -> None:
     parser = run_parser()
-    actions = [a for a in parser._actions if a.dest not in ("help", "json", "work_dir")]
+    actions = [a for a in parser._actions if a.dest not in ("help", "json", "work_dir", "accept_degraded")]
     aliases = [a for a in actions if isinstance(a, argparse._StoreConstAction)]
     options = {action.dest: action for action in actions if action not in aliases}
     assert set(options) == set(TranscriptParams.model_fields)

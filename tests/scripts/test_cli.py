@@ -176,12 +176,16 @@ def test_ctrl_c_pauses_the_run_and_resume_finishes_it(
     assert json.loads(capsys.readouterr().out)["state"] == "completed"
 
 
-def test_a_degraded_quality_gate_is_accepted_and_said_so(
+def test_a_degraded_quality_gate_stops_with_exit_3_unless_accepted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    api, _ = make_api(tmp_path, limit=1)  # every doubled number is over the limit: the gate is degraded
+    api, _ = make_api(tmp_path, limit=3)  # 2 4: the biggest number is over the limit, the gate is degraded
     run_id = api.create_run({"n": 2}).run_id
-    assert cli.main(["resume", run_id, "--json"], api_factory=lambda: api) == 0
+    assert cli.main(["resume", run_id, "--json"], api_factory=lambda: api) == 3
+    stopped = capsys.readouterr()
+    assert json.loads(stopped.out)["error"]["code"] == "run_stopped"
+    assert f"yt-transcript finalize {run_id} --accept-degraded" in stopped.err
+    assert cli.main(["resume", run_id, "--json", "--accept-degraded"], api_factory=lambda: api) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["state"] == "completed_degraded"
     assert len(result["warnings"]) == 1
