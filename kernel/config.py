@@ -151,26 +151,34 @@ class Settings(_Section):
             return self.llm_profiles[name]
         except KeyError:
             known = ", ".join(sorted(self.llm_profiles)) or "none"
-            raise ConfigError(f"unknown LLM profile {name!r}; profiles in the config file: {known}") from None
+            raise ConfigError(f"unknown LLM profile {name!r}; profiles in the config file: {known}",
+                              hint=f"use one of the profiles, or add a [llm_profiles.{name}] section (base_url, "
+                              "model) to the config file") from None
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings without secrets and without machine paths, safe to persist or show."""
+        """Settings without secrets and without machine paths, safe to persist or show: keys are "set" or
+        None, file paths their last component, a proxy URL without its credentials."""
         data = self.model_dump(mode="json", exclude={"home", "allowed_roots"})
         for section in [data["llm"], data["deepgram"], *data["llm_profiles"].values()]:
             section["api_key"] = "set" if section.get("api_key") else None
-        if data["ytdlp"].get("js_runtime_path"):
-            data["ytdlp"]["js_runtime_path"] = Path(data["ytdlp"]["js_runtime_path"]).name
+        for section, key in (("ytdlp", "js_runtime_path"), ("network", "cookies_file")):
+            if data[section].get(key):
+                data[section][key] = Path(data[section][key]).name
+        if data["network"].get("proxy"):
+            data["network"]["proxy"] = _without_credentials(data["network"]["proxy"])
         return data
 
 
-def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _without_credentials(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
 
-    def put(section: str | None, key: str, value: Any) -> None:
-        target = out if section is None else out.setdefault(section, {})
-        target[key] = value
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
-    mapping: list[tuple[str, str | None, str]] = [
+
+ENV_VARIABLES: list[tuple[str, str | None, str]] = [
         ("YTT_LLM_BASE_URL", "llm", "base_url"),
         ("YTT_LLM_API_KEY", "llm", "api_key"),
         ("YTT_LLM_MODEL", "llm", "model"),
@@ -183,8 +191,17 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
         ("YTT_COOKIES_FROM_BROWSER", "network", "cookies_from_browser"),
         ("YTT_JS_RUNTIME", "ytdlp", "js_runtime"),
         ("YTT_JS_RUNTIME_PATH", "ytdlp", "js_runtime_path"),
-    ]
-    for var, section, key in mapping:
+]
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+
+    def put(section: str | None, key: str, value: Any) -> None:
+        target = out if section is None else out.setdefault(section, {})
+        target[key] = value
+
+    for var, section, key in ENV_VARIABLES:
         if env.get(var):
             put(section, key, env[var])
     if env.get("YTT_PREFERRED_LANGUAGES"):
@@ -222,12 +239,18 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         try:
             file_data = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {config_path}: {exc}") from exc
+            raise ConfigError(f"cannot read config file {config_path}: {exc}",
+                              hint="fix the TOML at the place named (or move the file away to use the defaults)"
+                              ) from exc
     data = _merge(file_data, _env_overrides(env))
     if env.get("YTT_LLM_PROFILE"):
         profile = (file_data.get("llm_profiles") or {}).get(env["YTT_LLM_PROFILE"])
         if profile is None:
-            raise ConfigError(f"YTT_LLM_PROFILE={env['YTT_LLM_PROFILE']!r} names no profile in {config_path}")
+            known = ", ".join(sorted(file_data.get("llm_profiles") or {})) or "none"
+            raise ConfigError(f"YTT_LLM_PROFILE={env['YTT_LLM_PROFILE']!r} names no profile in {config_path} "
+                              f"(profiles: {known})",
+                              hint="unset YTT_LLM_PROFILE, set it to one of the profiles, or add a "
+                              "[llm_profiles.NAME] section to the config file")
         data["llm"] = _merge(profile, data.get("llm", {}))
     roots = [home, (cwd or Path.cwd()).resolve()]
     roots += [Path(r).expanduser().resolve() for r in data.pop("allowed_roots", [])]
@@ -238,7 +261,41 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid setting {where}: {first['msg']} (config file {config_path} or environment)") from exc
+        variables = [var for var, section, key in ENV_VARIABLES if f"{section}.{key}" == where]
+        source = f"the environment ({variables[0]})" if variables and env.get(variables[0]) else f"config file {config_path}"
+        raise ConfigError(f"invalid setting {where}: {first['msg']} (from {source})",
+                          hint=f"fix {where} in {'that variable' if source.startswith('the environment') else 'the file'}"
+                          "; the README's configuration table lists every setting") from exc
+
+
+def describe_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+    """The effective settings (``public_dict``) and where each value came from: ``default``, ``config file``
+    or the environment variable that set it (the per-run options of a run override them for that run).
+
+    Raises:
+        ConfigError: as ``load_settings``.
+    """
+    env = os.environ if env is None else env
+    settings = load_settings(env, cwd)
+    home = default_home(env)
+    config_path = Path(env["YTT_CONFIG"]).expanduser() if env.get("YTT_CONFIG") else home / "config.toml"
+    file_data = tomllib.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    from_env = {(section, key): var for var, section, key in ENV_VARIABLES if env.get(var)}
+    if env.get("YTT_PREFERRED_LANGUAGES"):
+        from_env[(None, "preferred_languages")] = "YTT_PREFERRED_LANGUAGES"
+    rows: list[dict[str, Any]] = []
+    for section, values in settings.public_dict().items():
+        items = values.items() if isinstance(values, dict) and section != "llm_profiles" else [(None, values)]
+        for key, value in items:
+            name = f"{section}.{key}" if key is not None else section
+            origin_key = (section, key) if key is not None else (None, section)
+            in_file = section in file_data if key is None else key in (file_data.get(section) or {})
+            source = (f"environment ({from_env[origin_key]})" if origin_key in from_env
+                      else "config file" if in_file else "default")
+            rows.append({"setting": name, "value": value, "source": source})
+    return {"config_file": config_path.name if config_path.is_file() else None,
+            "home": "YTT_HOME" if env.get("YTT_HOME") else "default (~/.yt-transcript)",
+            "llm_profile": env.get("YTT_LLM_PROFILE"), "settings": rows}
 
 
 def is_within_allowed_roots(path: Path, settings: Settings) -> bool:

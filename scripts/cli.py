@@ -38,6 +38,7 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel
 
+from kernel import __version__
 from kernel.pipeline import TranscriptPipeline
 from kernel.pipeline.intent import CliSpelling, TranscriptParams, intent_fields, literal_values
 from kernel.task_runtime.api import RuntimeApi
@@ -441,14 +442,87 @@ def cmd_inspect(session: Session) -> int:
     return 0
 
 
+def _age(text: str) -> float:
+    units = {"d": 86400.0, "h": 3600.0, "m": 60.0}
+    value, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not value.replace(".", "", 1).isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age such as 30d, 12h or 90m")
+    return float(value) * units[unit]
+
+
+def cmd_prune(session: Session) -> int:
+    args = session.args
+    result = session.api.prune_runs(args.older_than, dry_run=args.dry_run)
+    if session.as_json:
+        _json_line(session.out, result)
+        return 0
+    verb = "would delete" if args.dry_run else "deleted"
+    for run in result["runs"]:
+        session.out.write(f"{verb} {run['run_id']} ({run['freed_bytes'] / 1e6:.1f} MB)\n")
+    session.out.write(f"{verb} {len(result['runs'])} run(s), {result['freed_bytes'] / 1e6:.1f} MB\n")
+    return 0
+
+
+def cmd_delete(session: Session) -> int:
+    result = session.api.delete_run(session.args.run)
+    if session.as_json:
+        _json_line(session.out, result)
+    else:
+        session.out.write(f"deleted {result['run_id']} ({result['freed_bytes'] / 1e6:.1f} MB)\n")
+    return 0
+
+
+def cmd_tracks(session: Session) -> int:
+    """The subtitle tracks and audio streams a source offers, as discovery (and routing) sees them."""
+    from kernel.config import load_settings
+    from kernel.pipeline.intent import parse_params
+    from kernel.source.local import discover_local
+    from kernel.source.ytdlp import discover_url
+
+    settings = load_settings()
+    params = parse_params({"source": session.args.source}, settings)  # the same checks as a run's source
+    if params.source_kind == "url":
+        info, tracks = discover_url(params.source, settings)
+    else:
+        info, tracks = discover_local(Path(params.source))
+    if session.as_json:
+        _json_line(session.out, {"source": info.source, "title": info.title, "language": info.language,
+                                 **tracks.model_dump(mode="json")})
+        return 0
+    session.out.write(f"{info.title} ({info.language or 'language unknown'}); audio: "
+                      f"{'yes' if tracks.has_audio else 'no'}\n")
+    rows = [[t.language or "?", t.kind, t.origin, t.ext, "machine translation" if t.is_translation else "",
+             t.name or t.path or ""] for t in tracks.subtitles]
+    session.out.write((_table(rows, ["language", "kind", "origin", "format", "note", "name"]) if rows
+                       else "no subtitle tracks") + "\n")
+    return 0
+
+
+def cmd_config(session: Session) -> int:
+    from kernel.config import describe_settings
+
+    described = describe_settings()
+    if session.as_json:
+        _json_line(session.out, described)
+        return 0
+    session.out.write(f"config file: {described['config_file'] or 'none'}; YTT_HOME: {described['home']}\n")
+    rows = [[r["setting"], json.dumps(r["value"], ensure_ascii=False), r["source"]] for r in described["settings"]]
+    session.out.write(_table(rows, ["setting", "value", "from"]) + "\n")
+    return 0
+
+
 def cmd_runs(session: Session) -> int:
+    if getattr(session.args, "runs_command", None) == "prune":
+        return cmd_prune(session)
     runs = session.api.list_runs()
     if session.as_json:
         _json_line(session.out, {"runs": runs})
     elif not runs:
         session.out.write("no runs yet (yt-transcript run SOURCE starts one)\n")
     else:
-        rows = [[r["run_id"], r["state"], str(r.get("created_at") or "")[:19], str(r.get("source") or "")]
+        rows = [[r["run_id"], r["state"], str(r.get("created_at") or "")[:19],
+                 str(r.get("source") or "") if r["state"] != "damaged" else
+                 f"{r['damaged'].get('file', '')} {r['damaged'].get('pointer', '')}: {r['damaged']['code']}"]
                 for r in runs]
         session.out.write(_table(rows, ["run_id", "state", "created", "source"]) + "\n")
     return 0
@@ -459,6 +533,9 @@ COMMANDS: dict[str, Callable[[Session], int]] = {
     "resume": cmd_resume,
     "advance": cmd_advance,
     "agent-task": cmd_agent_task,
+    "delete": cmd_delete,
+    "tracks": cmd_tracks,
+    "config": cmd_config,
     "submit-chunk": cmd_submit_chunk,
     "finalize": cmd_finalize,
     "pause": cmd_control,
@@ -473,6 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="yt-transcript",
         description="Turn a video (URL or local media file) into a Markdown article plus SRT/VTT/JSON exports.",
     )
+    parser.add_argument("--version", action="version", version=f"yt-transcript {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help_text: str, *, run_arg: bool = True, json_flag: bool = True) -> argparse.ArgumentParser:
@@ -493,7 +571,20 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = add("inspect", "show a run's state, phases, chunks or history")
     inspect.add_argument("--detail", choices=DETAILS, default="summary")
     inspect.add_argument("--cursor", type=int, default=0, metavar="N", help="page start for chunks/telemetry")
-    add("runs", "list runs", run_arg=False)
+    runs = add("runs", "list runs (damaged ones too, with the file at fault)", run_arg=False)
+    runs_sub = runs.add_subparsers(dest="runs_command", metavar="prune")
+    prune = runs_sub.add_parser("prune", help="delete old finished, cancelled and failed runs (outputs stay)",
+                                description="delete old finished, cancelled and failed runs (outputs stay)")
+    prune.add_argument("--older-than", metavar="AGE", required=True, type=_age,
+                       help="age such as 30d, 12h or 90m (runs created before that)")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    prune.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add("delete", "delete one run's work_dir (its published outputs stay)")
+    tracks = add("tracks", "list the subtitle tracks and audio of a source, without running anything",
+                 run_arg=False)
+    tracks.add_argument("source", metavar="SOURCE", help="a video URL or a local media file")
+    add("config", "show the effective settings and where each came from (secrets shown as set or not)",
+        run_arg=False)
     resume = add("resume", "recover an interrupted, paused or failed run (a failed phase is retried) and drive it "
                  "to completion")
     resume.add_argument("--accept-degraded", action="store_true", help="finalize even when the quality gate is "
@@ -561,7 +652,8 @@ def main(argv: list[str] | None = None, *, api_factory: Callable[[], RuntimeApi]
     except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
         return exc.code if isinstance(exc.code, int) else 2
     if getattr(args, "cursor", 0) < 0:
-        return _print_error(InvalidInputError("--cursor must be 0 or more"), None)
+        return _print_error(InvalidInputError("--cursor must be 0 or more",
+                                              hint="start at 0, or pass the next cursor a previous page printed"), None)
     with reserved_stdout() as out:
         session = Session(args, out, api_factory or _default_api)
         try:

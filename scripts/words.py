@@ -58,8 +58,14 @@ def cli_text(text: str, run_id: str | None = None) -> str:
     return render(text, speak(run_id))
 
 
-def cli_next_step(step: NextStep, run_id: str) -> str:
-    """The policy's next step in CLI words (commands and flags only)."""
+def cli_next_step(step: NextStep, run_id: str, *, with_reason: bool = True) -> str:
+    """The policy's next step in CLI words (commands and flags only); ``with_reason=False`` leaves out the
+    policy's reason (when the message already says it)."""
+    if not with_reason:
+        if step.kind == "choose" and step.choices and SUBMIT_CHUNK not in step.choices:
+            return "then: " + " or ".join(f"`{command_for(name, run_id)}`" for name in step.choices)
+        if step.kind == "act" and step.action is not None:
+            return f"then `{command_for(step.action, run_id)}` continues"
     reason = cli_text(step.reason, run_id)
     if step.kind == "done":
         return f"{reason}; `yt-transcript run SOURCE` starts a new run"
@@ -84,10 +90,11 @@ def cli_error(error: YTTError, run_id: str | None = None) -> YTTError:
     run = run_id or (str(error.details.get("run_id")) if error.details.get("run_id") else None)
     hint = cli_text(error.hint, run) if error.hint else None
     step = next_step_of(error)
-    if step is not None and run:
-        where = cli_next_step(step, run)
-        hint = f"{hint}; {where}" if hint else where
-    rendered = YTTError(cli_text(error.message, run), code=error.code, hint=hint, details=error.details,
-                        permanent=error.permanent)
+    if step is not None and run and not error.details.get("rendered_for_cli"):
+        # A failure's message already says what failed: only the ways on are added to its own hint.
+        where = cli_next_step(step, run, with_reason=error.code != "run_stopped")
+        hint = f"{hint.rstrip('.; ')}; {where}" if hint else where
+    rendered = YTTError(cli_text(error.message, run), code=error.code, hint=hint,
+                        details={**error.details, "rendered_for_cli": True}, permanent=error.permanent)
     rendered.exit_code = error.exit_code
     return rendered

@@ -200,7 +200,8 @@ def submit_answer(run_path: Path, domain: Mapping[str, Any], chunk_id: str, text
     waiting = waiting_item(run_path, domain)
     if waiting is None:
         raise InvalidInputError(f"no chunk waits for an answer now (chunk {chunk_id} is not wanted)",
-                                code="chunk_not_wanted", details={"chunk_id": chunk_id, "wanted_chunk_id": None})
+                                code="chunk_not_wanted", hint="{inspect}: the run says what it waits for",
+                                details={"chunk_id": chunk_id, "wanted_chunk_id": None})
     folder, state = waiting
     turn = state.agent_turn
     assert turn is not None
@@ -208,12 +209,14 @@ def submit_answer(run_path: Path, domain: Mapping[str, Any], chunk_id: str, text
         raise InvalidInputError(
             f"chunk {chunk_id} is not the one wanted now: submit the text for chunk {state.chunk_id} "
             f"(attempt {turn.attempt})",
-            code="chunk_not_wanted", details={"chunk_id": chunk_id, "wanted_chunk_id": state.chunk_id,
-                                              "attempt": turn.attempt},
+            code="chunk_not_wanted", hint=f"write the text for {state.chunk_id} (its task is the one shown now) "
+            "and submit it with that chunk_id",
+            details={"chunk_id": chunk_id, "wanted_chunk_id": state.chunk_id, "attempt": turn.attempt},
         )
     if len(text) > MAX_SUBMISSION_CHARS:
         raise InvalidInputError(f"the text for chunk {chunk_id} has {len(text)} characters; at most "
                                 f"{MAX_SUBMISSION_CHARS} are accepted", code="submission_too_long",
+                                hint="submit only the transformed text of this chunk's <source>",
                                 details={"chunk_id": chunk_id})
     saved = state.model_copy(update={"status": "submitted", "agent_turn": turn.model_copy(update={"submission": text})})
     lease.check()

@@ -250,10 +250,19 @@ def invalid_option(exc: ValidationError) -> InvalidInputError:
     if allowed:
         details["allowed"] = allowed
     message = first["msg"].removeprefix("Value error, ")
+    given = first.get("input")
+    shown = f" ({given!r})" if isinstance(given, str | int | float) and not isinstance(given, bool) else ""
+    info = TranscriptParams.model_fields.get(top)
+    if allowed:
+        hint = f"use one of: {', '.join(allowed)}"
+    elif info is not None and info.description:
+        hint = f"give {{option:{top}}} a valid value: {info.description}"
+    else:
+        hint = "see the run options for what each accepts"
     return InvalidInputError(
-        f"invalid value for {field}: {message}",
+        f"invalid value for {field}{shown}: {message}",
         code="unknown_option" if first["type"] == "extra_forbidden" else "invalid_option",
-        hint=f"use one of: {', '.join(allowed)}" if allowed else None,
+        hint=hint,
         details=details,
     )
 

@@ -313,7 +313,7 @@ class TranscribePhase(Phase):
             raise SourceError("route chose speech recognition but no audio was acquired", code="missing_input")
         transcriber = make_transcriber(params.asr_backend, ctx.settings)
         prompt_parts = [info.title, *[c.title for c in info.chapters]]
-        return transcriber.transcribe(
+        transcript = transcriber.transcribe(
             ctx.path_of(ref),
             language=params.source_language or None,
             initial_prompt=". ".join(p for p in prompt_parts if p)[:400] or None,
@@ -322,6 +322,16 @@ class TranscribePhase(Phase):
                                                              f"transcribed {done:.0f}s of {total:.0f}s"),
             should_stop=ctx.should_stop,
         )
+        if not any(s.kind == "speech" and s.text.strip() for s in transcript.segments):
+            raise SourceError(
+                f"no speech was detected in {info.source}: it seems silent or music only",
+                code="no_speech_detected",
+                permanent=True,  # the same audio gives the same silence
+                hint="check that the file has speech; if it has subtitles elsewhere, put them beside it "
+                "(e.g. talk.en.srt) and {new_run}",
+                details={"backend": params.asr_backend},
+            )
+        return transcript
 
 
 class NormalizePhase(Phase):

@@ -304,7 +304,8 @@ def decide_route(
     if force == "subtitles":
         raise RoutingError(
             f"subtitles were requested but {info.source} has no usable subtitle track",
-            code="no_subtitles", hint="use route 'auto' or 'asr' to transcribe the audio instead",
+            code="no_subtitles", permanent=True,
+            hint="transcribe the audio instead: {new_run} with {option:route=auto} or {option:route=asr}",
             details={"reasons": reasons},
         )
     if not tracks.has_audio:

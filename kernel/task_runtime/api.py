@@ -125,16 +125,26 @@ class RuntimeApi:
         )
 
     def list_runs(self) -> list[dict[str, Any]]:
+        """Every run under ``runs_root`` (and linked custom work_dirs), oldest first. A run whose files do not
+        validate is listed too, as ``damaged``, with the file and JSON pointer at fault."""
         runs: list[dict[str, Any]] = []
         if not self.runs_root.is_dir():
             return runs
         for entry in sorted(self.runs_root.iterdir()):
             ref = entry.name[:-5] if entry.name.endswith(".link") else entry.name
+            if not entry.is_dir() and not entry.name.endswith(".link"):
+                continue
             try:
                 run_dir = self.resolve(ref)
                 task = run_dir.read_task()
                 manifest = run_dir.read_manifest()
-            except YTTError:
+            except RunNotFoundError:
+                continue  # not a run (a stray folder, or a link to a work_dir that is gone)
+            except YTTError as exc:
+                runs.append({"run_id": ref, "state": "damaged", "created_at": None, "source": None,
+                             "work_dir": str(entry if entry.is_dir() else ref),
+                             "damaged": {"code": exc.code, "message": exc.message,
+                                         **{k: exc.details[k] for k in ("file", "pointer") if k in exc.details}}})
                 continue
             runs.append(
                 {
@@ -146,6 +156,48 @@ class RuntimeApi:
                 }
             )
         return runs
+
+    def delete_run(self, run_ref: str) -> dict[str, Any]:
+        """Remove a run's work_dir (its published outputs stay where they are).
+
+        Raises:
+            RunNotFoundError: no such run.
+            LeaseHeldError: a live process drives the run.
+        """
+        run_dir = self.resolve(run_ref)
+        if views.lease_live(run_dir, self.clock) or self._worker(run_dir.path.name) is not None:
+            raise views.owned_by_other(run_dir)
+        size = _tree_size(run_dir.path)
+        run_id = run_dir.path.name
+        try:
+            run_id = run_dir.read_task().run_id
+        except YTTError:
+            pass
+        shutil.rmtree(run_dir.path)
+        (self.runs_root / f"{run_id}.link").unlink(missing_ok=True)
+        return {"run_id": run_id, "work_dir": str(run_dir.path), "freed_bytes": size}
+
+    def prune_runs(self, older_than_seconds: float, *, dry_run: bool = False) -> dict[str, Any]:
+        """Delete finished, cancelled and failed runs created more than ``older_than_seconds`` ago (paused,
+        waiting and running runs are kept: they may still be resumed). Returns what was (or would be) freed."""
+        cutoff = self.clock.now().timestamp() - older_than_seconds
+        pruned: list[dict[str, Any]] = []
+        for run in self.list_runs():
+            if run["state"] not in (*TERMINAL_STATES, RunState.FAILED) or not run.get("created_at"):
+                continue
+            from datetime import datetime
+
+            if datetime.fromisoformat(str(run["created_at"])).timestamp() >= cutoff:
+                continue
+            if dry_run:
+                pruned.append({"run_id": run["run_id"], "work_dir": run["work_dir"],
+                               "freed_bytes": _tree_size(Path(run["work_dir"]))})
+                continue
+            try:
+                pruned.append(self.delete_run(str(run["run_id"])))
+            except YTTError:
+                continue  # driven by a live process right now: kept
+        return {"runs": pruned, "freed_bytes": sum(int(r["freed_bytes"]) for r in pruned), "dry_run": dry_run}
 
     # ----------------------------------------------------------------- observe / evaluate
     def _worker(self, run_id: str) -> Worker | None:
@@ -516,6 +568,10 @@ class RuntimeApi:
             envelope = self._advance(run_dir, task, obs, evaluation, requested, wait, on_progress, {}, "finalize-run")
         envelope.data["quality"] = views.quality_data(self.pipeline, run_dir, run_dir.read_manifest())
         return envelope
+
+
+def _tree_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
 
 
 __all__ = ["DEFAULT_WAIT_SECONDS", "MAX_WAIT_SECONDS", "RuntimeApi", "clamp_wait", "iter_jsonl"]

@@ -249,5 +249,6 @@ def owned_by_other(run_dir: RunDir) -> YTTError:
 
 def not_allowed(requested: str, allowed: list[str], why: str) -> YTTError:
     return ActionNotAllowedError(
-        f"{requested} is not allowed: {why}", details={"requested": requested, "allowed_actions": allowed}
+        f"{requested} is not allowed: {why}", hint="the run has ended and cannot change; {new_run}",
+        details={"requested": requested, "allowed_actions": allowed},
     )
