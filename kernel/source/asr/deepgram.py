@@ -37,6 +37,8 @@ from .base import (
     StopCheck,
     TimeWindow,
     TranscriberError,
+    WindowCallback,
+    WindowResult,
     raise_if_stop_requested,
 )
 from .windows import DEFAULT_SEARCH_SECONDS, plan_windows, wav_frame_energies, wav_part_bytes
@@ -91,8 +93,11 @@ class DeepgramTranscriber:
         checkpoint_dir: Path,
         progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
+        on_window: WindowCallback | None = None,
     ) -> TranscriptSegments:
         """Transcribe a 16 kHz mono WAV; see ``Transcriber.transcribe``. ``initial_prompt`` is not used.
+
+        Each uploaded part is one window for ``on_window``.
 
         Raises:
             TranscriberError: ``deepgram_key_missing``, ``deepgram_auth``, ``deepgram_unavailable``,
@@ -113,6 +118,7 @@ class DeepgramTranscriber:
                 )
                 path = part_cache_file(checkpoint_dir, part, fingerprint)
                 cached = _load_part(path, fingerprint)
+                reused = cached is not None
                 if cached is None:
                     raise_if_stop_requested(should_stop, done_windows=part.index, total_windows=len(parts))
                     response = self._request(client, audio, options, part)
@@ -126,6 +132,16 @@ class DeepgramTranscriber:
                     languages[part_language] += max(1, round(part.duration))
                 if progress is not None:
                     progress(part.end, info.duration)
+                if on_window is not None:
+                    on_window(
+                        WindowResult(
+                            window=part,
+                            windows_total=len(parts),
+                            language=language or part_language,
+                            segments=part_segments,
+                            from_checkpoint=reused,
+                        )
+                    )
         detected = languages.most_common(1)[0][0] if languages else None
         return TranscriptSegments(
             origin="deepgram",
