@@ -79,7 +79,7 @@ class WhisperSettings(_Section):
     # true: VAD clips decoded in batches (faster-whisper's batched path, with stop points between model calls);
     # false: faster-whisper's sequential decoding (temperature fallback, timestamp tokens), several times slower.
     batched: bool = True
-    batch_size: int = Field(default=0, ge=0, le=64, description="clips per decoder call; 0: one per usable core, at most 8")
+    batch_size: int = Field(default=0, ge=0, le=64, description="clips per decoder call; 0: one per two usable cores, 1 to 8")
     vad: bool = Field(default=True, description="sequential decoding only; the batched path always uses VAD")
     word_timestamps: bool = True
     window_seconds: float = Field(default=300.0, gt=10, description="audio per checkpoint")

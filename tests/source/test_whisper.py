@@ -205,8 +205,8 @@ def test_batch_size_and_threads_follow_the_usable_cores_unless_set(isolated_home
     cores = usable_cpu_count()
     automatic = WhisperTranscriber(_settings(isolated_home))
     assert automatic.cpu_threads == cores
-    assert automatic.batch_size == min(8, cores)
-    assert [auto_batch_size(n) for n in (1, 2, 4, 16)] == [1, 2, 4, 8]
+    assert automatic.batch_size == auto_batch_size(cores)
+    assert [auto_batch_size(n) for n in (1, 2, 3, 4, 8, 16, 64)] == [1, 1, 1, 2, 4, 8, 8]
     chosen = WhisperTranscriber(_settings(isolated_home, batch_size=3, cpu_threads=1))
     assert (chosen.batch_size, chosen.cpu_threads) == (3, 1)
 
