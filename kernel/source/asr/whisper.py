@@ -9,8 +9,9 @@ with a stop point between the segments it yields.
 Batch size and CPU threads come from the machine unless set: threads = the CPU cores this process may
 use; batch size = one clip per two of them (at least 1, at most 8). The decoder call is the longest step
 between two stop points and its time grows with the batch and shrinks with the cores, so this keeps it
-near a second (measured on 2 cores: 0.9-1.3 s for one 30 s clip at beam 5; two clips took 1.8-2.6 s), and a
-pause or cancel takes effect within about two seconds on any machine.
+near a second (measured on 2 cores at beam 5: decoding one 30 s clip took 1.0-1.4 s, two clips 1.6-3.0 s;
+the other steps, VAD of a window, encoding a clip and aligning its words, took less), so a pause or cancel
+takes effect within about two seconds. Two clips per call were only about 6 % faster overall there.
 
 Invariants:
 - The model is loaded lazily, once per ``WhisperTranscriber`` (or injected, to share one across callers).
