@@ -142,6 +142,26 @@ def test_a_stop_between_parts_keeps_the_finished_part_and_resumes_with_the_rest(
     assert len(resumed.segments) == 2 * len(DIALOGUE)
 
 
+def test_a_stop_during_an_upload_does_not_wait_for_the_answer_and_resume_uploads_that_part_again(
+    server: FakeDeepgramServer, isolated_home: Path, tmp_path: Path
+) -> None:
+    settings = _settings(isolated_home, server, max_part_seconds=11.0)
+    server.hold_answers()
+
+    with pytest.raises(StopRequested) as excinfo:
+        _transcriber(settings).transcribe(
+            WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path, should_stop=server.state.held.is_set
+        )
+
+    assert excinfo.value.details["windows_done"] == 0
+    assert server.listen_requests() == []  # stopped while the first answer was still outstanding
+    assert not list(tmp_path.glob("deepgram-p*.json"))
+    server.release_answers()
+    resumed = _transcriber(settings).transcribe(WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path)
+    assert resumed.stats["windows_from_checkpoint"] == 0
+    assert len(resumed.segments) == 2 * len(DIALOGUE)
+
+
 def test_a_changed_option_is_a_new_request_not_a_cache_hit(
     server: FakeDeepgramServer, isolated_home: Path, tmp_path: Path
 ) -> None:
