@@ -28,6 +28,12 @@ def main() -> int:
             results[name] = {"ok": False, "exit_code": done.returncode, "stderr": done.stderr[-2000:]}
         failed = failed or done.returncode != 0
     print(json.dumps(results, indent=2))
+    for name, result in results.items():  # a benchmark's "table" rows: each figure beside its anchor
+        rows = result.get("table") if isinstance(result, dict) else None
+        if rows:
+            print(f"\n{name}:", file=sys.stderr)
+            for row in rows:
+                print(f"  {row['figure']}: {row['value']}  (anchor {row['anchor']})", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -61,6 +61,10 @@ class FakeDeepgramState:
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # While ``hold`` is set, transcription requests wait (up to 30 s) for ``release``; ``held`` marks one waiting.
+    hold: bool = False
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 class FakeDeepgramServer:
@@ -105,6 +109,22 @@ class FakeDeepgramServer:
         with self.state.lock:
             self.state.faults.append(_Fault(status=status, remaining=times))
 
+    def hold_answers(self) -> None:
+        """Make transcription requests wait, unanswered, until ``release_answers`` (a slow upload or service)."""
+        with self.state.lock:
+            self.state.hold = True
+            self.state.release.clear()
+            self.state.held.clear()
+
+    def wait_until_held(self, timeout: float = 30.0) -> bool:
+        """True once a transcription request is waiting on ``hold_answers``."""
+        return self.state.held.wait(timeout)
+
+    def release_answers(self) -> None:
+        with self.state.lock:
+            self.state.hold = False
+        self.state.release.set()
+
     def start(self) -> FakeDeepgramServer:
         self._thread.start()
         return self
@@ -117,6 +137,7 @@ class FakeDeepgramServer:
             self._server.server_close()
 
     def stop(self) -> None:
+        self.release_answers()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -167,6 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "err_msg": "Invalid credentials.",
                 "request_id": str(uuid.uuid4()),
             }
+        if self.state.hold:
+            self.state.held.set()
+            self.state.release.wait(30.0)
         with self.state.lock:
             fault = next((f for f in self.state.faults if f.remaining > 0), None)
             if fault is not None:

@@ -17,6 +17,7 @@ from kernel.source.asr.windows import (
     plan_windows,
     read_wav_info,
     read_wav_pcm16,
+    read_wav_window,
     wav_frame_energies,
     wav_part_bytes,
 )
@@ -111,6 +112,15 @@ def test_a_part_is_a_standalone_wav_with_exactly_the_window_samples() -> None:
         assert (reader.getframerate(), reader.getnchannels(), reader.getsampwidth()) == (16000, 1, 2)
         part = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
     assert np.array_equal(part, read_wav_pcm16(WEATHER)[72000:148000])
+
+
+def test_a_window_is_read_from_disk_as_exactly_its_samples_in_float() -> None:
+    everything = read_wav_pcm16(WEATHER)
+    middle = read_wav_window(WEATHER, TimeWindow(index=1, start=4.5, end=9.25))
+    assert middle.dtype == np.float32
+    assert np.array_equal(middle, everything[72000:148000].astype(np.float32) / 32768.0)
+    tail = read_wav_window(WEATHER, TimeWindow(index=2, start=15.0, end=20.0))
+    assert np.array_equal(tail, everything[240000:].astype(np.float32) / 32768.0)  # clipped at the end
 
 
 def test_audio_that_is_not_16khz_mono_is_refused(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from kernel.config import Settings, load_settings
 from kernel.source.asr import make_transcriber
-from kernel.source.asr.base import TranscriberError
+from kernel.source.asr.base import TranscriberError, WindowResult
 from kernel.source.asr.deepgram import DeepgramTranscriber, segments_from_response
 from kernel.task_runtime.errors import StopRequested
 from tests.conftest import FIXTURES, REPO_ROOT
@@ -75,8 +75,11 @@ def test_long_audio_is_uploaded_in_parts_cut_at_pauses_with_times_shifted_back(
     server: FakeDeepgramServer, isolated_home: Path, tmp_path: Path
 ) -> None:
     settings = _settings(isolated_home, server, max_part_seconds=11.0)
+    handed_out: list[WindowResult] = []
 
-    result = _transcriber(settings).transcribe(WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path)
+    result = _transcriber(settings).transcribe(
+        WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path, on_window=handed_out.append
+    )
 
     requests = server.listen_requests()
     assert len(requests) == 2
@@ -90,6 +93,10 @@ def test_long_audio_is_uploaded_in_parts_cut_at_pauses_with_times_shifted_back(
     assert all(s.start >= part_seconds[0] for s in second_part)
     starts = [s.start for s in result.segments]
     assert starts == sorted(starts)
+    # Each part is handed out as one window, in order, as soon as its answer is in.
+    assert [(w.window.index, w.windows_total, w.from_checkpoint) for w in handed_out] == [(0, 2, False), (1, 2, False)]
+    assert [s for w in handed_out for s in w.segments] == result.segments
+    assert handed_out[0].window.end == handed_out[1].window.start
 
 
 def test_cached_parts_are_not_uploaded_again_even_without_a_key(
@@ -100,13 +107,16 @@ def test_cached_parts_are_not_uploaded_again_even_without_a_key(
     )
     assert len(server.listen_requests()) == 2
 
+    handed_out: list[WindowResult] = []
     again = _transcriber(_settings(isolated_home, server, key=None, max_part_seconds=11.0)).transcribe(
-        WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path
+        WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path, on_window=handed_out.append
     )
 
     assert len(server.requests) == 2
     assert again.stats["windows_from_checkpoint"] == 2
     assert again.segments == first.segments
+    assert [w.from_checkpoint for w in handed_out] == [True, True]
+    assert [s for w in handed_out for s in w.segments] == first.segments
 
 
 def test_a_stop_between_parts_keeps_the_finished_part_and_resumes_with_the_rest(
@@ -129,6 +139,26 @@ def test_a_stop_between_parts_keeps_the_finished_part_and_resumes_with_the_rest(
 
     assert len(server.listen_requests()) == 2
     assert resumed.stats["windows_from_checkpoint"] == 1
+    assert len(resumed.segments) == 2 * len(DIALOGUE)
+
+
+def test_a_stop_during_an_upload_does_not_wait_for_the_answer_and_resume_uploads_that_part_again(
+    server: FakeDeepgramServer, isolated_home: Path, tmp_path: Path
+) -> None:
+    settings = _settings(isolated_home, server, max_part_seconds=11.0)
+    server.hold_answers()
+
+    with pytest.raises(StopRequested) as excinfo:
+        _transcriber(settings).transcribe(
+            WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path, should_stop=server.state.held.is_set
+        )
+
+    assert excinfo.value.details["windows_done"] == 0
+    assert server.listen_requests() == []  # stopped while the first answer was still outstanding
+    assert not list(tmp_path.glob("deepgram-p*.json"))
+    server.release_answers()
+    resumed = _transcriber(settings).transcribe(WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path)
+    assert resumed.stats["windows_from_checkpoint"] == 0
     assert len(resumed.segments) == 2 * len(DIALOGUE)
 
 

@@ -23,10 +23,10 @@ import pytest
 
 from kernel.config import Settings, load_settings
 from kernel.source.asr import make_transcriber
-from kernel.source.asr.base import TranscriberError
-from kernel.source.asr.whisper import WhisperTranscriber
+from kernel.source.asr.base import TranscriberError, WindowResult
+from kernel.source.asr.whisper import WhisperTranscriber, auto_batch_size, usable_cpu_count
 from kernel.source.asr.whisper_model import bundled_model_sources, ensure_bundled_model, resolve_whisper_model
-from kernel.source.asr.windows import read_wav_pcm16
+from kernel.source.asr.windows import read_wav_info, read_wav_pcm16
 from kernel.task_runtime.errors import StopRequested
 from tests.conftest import FIXTURES, REPO_ROOT
 
@@ -104,34 +104,53 @@ def test_spanish_speech_is_detected_as_spanish(whisper_model: Any, isolated_home
     assert _share_of_words_heard((SPEECH / "bakery_es.txt").read_text(encoding="utf-8"), heard) >= 0.5
 
 
-def test_a_stopped_run_resumes_from_its_checkpoints_and_matches_an_uninterrupted_run(
-    whisper_model: Any, isolated_home: Path, tmp_path: Path
-) -> None:
-    settings = _settings(isolated_home, window_seconds=11.0)  # the planner cuts the fixture into 2 windows
-    resumable = tmp_path / "resumable"
-    checks: list[bool] = []
+@pytest.fixture(scope="module")
+def four_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The weather fixture four times (~63 s): two 30 s windows of two VAD clips each."""
+    samples = read_wav_pcm16(WEATHER)
+    path = tmp_path_factory.mktemp("speech") / "four_reports.wav"
+    _write_wav(path, np.concatenate([samples] * 4), rate=16000, channels=1)
+    return path
 
-    def stop_after_first_window() -> bool:
-        checks.append(True)
-        return len(checks) > 1
+
+def test_a_stop_inside_a_window_stops_before_the_end_and_resume_matches_an_uninterrupted_run(
+    whisper_model: Any, isolated_home: Path, tmp_path: Path, four_reports: Path
+) -> None:
+    settings = _settings(isolated_home, window_seconds=30.0, batch_size=1)
+    resumable = tmp_path / "resumable"
+    reached: list[float] = []
+    handed_out: dict[str, list[WindowResult]] = {"stopped": [], "resumed": [], "uninterrupted": []}
+
+    def stop_once_the_second_window_has_begun() -> bool:
+        # A pause requested while the second window's first clip is done and its second is not.
+        return len(handed_out["stopped"]) == 1 and reached[-1] > handed_out["stopped"][0].window.end
 
     with pytest.raises(StopRequested) as excinfo:
         WhisperTranscriber(settings, model=whisper_model).transcribe(
-            WEATHER,
+            four_reports,
             language=None,
             initial_prompt=None,
             checkpoint_dir=resumable,
-            should_stop=stop_after_first_window,
+            progress=lambda done, _total: reached.append(done),
+            should_stop=stop_once_the_second_window_has_begun,
+            on_window=handed_out["stopped"].append,
         )
     assert excinfo.value.code == "stop_requested"
+    assert excinfo.value.details["windows_done"] == 1
+    duration = read_wav_info(four_reports).duration
+    assert max(reached) < duration  # it stopped before recognizing the whole file
     assert len(list(resumable.glob("whisper-w0000-*.json"))) == 1
     assert not list(resumable.glob("whisper-w0001-*.json"))
 
     resumed = WhisperTranscriber(settings, model=whisper_model).transcribe(
-        WEATHER, language=None, initial_prompt=None, checkpoint_dir=resumable
+        four_reports, language=None, initial_prompt=None, checkpoint_dir=resumable, on_window=handed_out["resumed"].append
     )
     uninterrupted = WhisperTranscriber(settings, model=whisper_model).transcribe(
-        WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path / "uninterrupted"
+        four_reports,
+        language=None,
+        initial_prompt=None,
+        checkpoint_dir=tmp_path / "uninterrupted",
+        on_window=handed_out["uninterrupted"].append,
     )
 
     assert resumed.stats["windows_total"] == 2
@@ -139,9 +158,57 @@ def test_a_stopped_run_resumes_from_its_checkpoints_and_matches_an_uninterrupted
     assert uninterrupted.stats["windows_from_checkpoint"] == 0
     assert resumed.segments == uninterrupted.segments
     assert resumed.language == uninterrupted.language == "en"
-    # The cut fell in a pause, so no sentence was lost or split at the window boundary.
+    # The hook hands out the same windows, in order, whether or not the run was interrupted.
+    assert [w.from_checkpoint for w in handed_out["resumed"]] == [True, False]
+    assert [(w.window, w.segments) for w in handed_out["resumed"]] == [
+        (w.window, w.segments) for w in handed_out["uninterrupted"]
+    ]
+    assert handed_out["stopped"][0].segments == handed_out["uninterrupted"][0].segments
+    assert [s for w in handed_out["uninterrupted"] for s in w.segments] == uninterrupted.segments
+    spoken = (SPEECH / "weather_en.txt").read_text(encoding="utf-8")
+    for window in handed_out["uninterrupted"]:
+        assert _share_of_words_heard(spoken, " ".join(s.text for s in window.segments)) >= 0.8
+
+
+def test_the_sequential_decoder_also_stops_and_resumes_to_the_same_segments(
+    whisper_model: Any, isolated_home: Path, tmp_path: Path
+) -> None:
+    settings = _settings(isolated_home, window_seconds=11.0, batched=False)  # the planner cuts 2 windows
+    checkpoints = tmp_path / "checkpoints"
+    handed_out: list[WindowResult] = []
+
+    with pytest.raises(StopRequested):
+        WhisperTranscriber(settings, model=whisper_model).transcribe(
+            WEATHER,
+            language=None,
+            initial_prompt=None,
+            checkpoint_dir=checkpoints,
+            should_stop=lambda: bool(handed_out),
+            on_window=handed_out.append,
+        )
+    resumed = WhisperTranscriber(settings, model=whisper_model).transcribe(
+        WEATHER, language=None, initial_prompt=None, checkpoint_dir=checkpoints
+    )
+    uninterrupted = WhisperTranscriber(settings, model=whisper_model).transcribe(
+        WEATHER, language=None, initial_prompt=None, checkpoint_dir=tmp_path / "uninterrupted"
+    )
+
+    assert len(handed_out) == 1
+    assert resumed.stats["windows_from_checkpoint"] == 1
+    assert resumed.stats["decoder"] == "sequential"
+    assert resumed.segments == uninterrupted.segments
     heard = " ".join(segment.text for segment in resumed.segments)
     assert _share_of_words_heard((SPEECH / "weather_en.txt").read_text(encoding="utf-8"), heard) >= 0.8
+
+
+def test_batch_size_and_threads_follow_the_usable_cores_unless_set(isolated_home: Path) -> None:
+    cores = usable_cpu_count()
+    automatic = WhisperTranscriber(_settings(isolated_home))
+    assert automatic.cpu_threads == cores
+    assert automatic.batch_size == auto_batch_size(cores)
+    assert [auto_batch_size(n) for n in (1, 2, 3, 4, 8, 16, 64)] == [1, 1, 1, 2, 4, 8, 8]
+    chosen = WhisperTranscriber(_settings(isolated_home, batch_size=3, cpu_threads=1))
+    assert (chosen.batch_size, chosen.cpu_threads) == (3, 1)
 
 
 def test_finished_checkpoints_are_reused_but_a_changed_option_or_file_recomputes(

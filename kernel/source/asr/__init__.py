@@ -1,7 +1,7 @@
 """Speech recognition: one ``Transcriber`` interface, faster-whisper and Deepgram backends.
 
 ``make_transcriber(backend, settings)`` is the entry point; see ``base.py`` for the contract (windows,
-checkpoints, stop points) and ``windows.py`` for how long audio is split. Backends are imported lazily so
+checkpoints, stop points, the per-window hook) and ``windows.py`` for how long audio is split. Backends are imported lazily so
 importing this package stays cheap (faster-whisper and the Deepgram SDK load only when used).
 """
 
@@ -11,9 +11,17 @@ from typing import Literal
 
 from kernel.config import Settings
 
-from .base import TimeWindow, Transcriber, TranscriberError, WindowCheckpoint
+from .base import TimeWindow, Transcriber, TranscriberError, WindowCallback, WindowCheckpoint, WindowResult
 
-__all__ = ["TimeWindow", "Transcriber", "TranscriberError", "WindowCheckpoint", "make_transcriber"]
+__all__ = [
+    "TimeWindow",
+    "Transcriber",
+    "TranscriberError",
+    "WindowCallback",
+    "WindowCheckpoint",
+    "WindowResult",
+    "make_transcriber",
+]
 
 
 def make_transcriber(backend: Literal["whisper", "deepgram"], settings: Settings) -> Transcriber:

@@ -10,8 +10,16 @@ Invariants:
   therefore never reuses a stale checkpoint; the key is both in the file name and inside the file, and a
   file whose stored key differs (or that fails to parse) is ignored and recomputed, never trusted.
 - Checkpoints hold segments with absolute times (seconds from the start of the audio).
-- ``should_stop`` is consulted only between windows; ``StopRequested`` is raised after the previous
-  window's checkpoint is on disk.
+- ``should_stop`` is consulted before every unit of work that is not yet saved (for whisper: every model
+  call inside a window, so at most about a batch's decoding passes between two checks; for Deepgram: every
+  part's upload). ``StopRequested`` leaves every finished window's checkpoint on disk; a stopped window is
+  recomputed from its start on resume, and finished windows are never redone.
+- ``on_window`` receives each window's ``WindowResult`` as soon as that window is finished (computed or read
+  from its checkpoint), once per window and in window order, from the thread that called ``transcribe``.
+  The sequence is a pure function of the audio and the options, never of timing: an interrupted and resumed
+  run hands out the same windows with the same segments as an uninterrupted one (the resumed call starts
+  again from the first window, reading finished ones from their checkpoints), and the segments handed out,
+  concatenated, are exactly the returned transcript's segments.
 - Checkpoints never contain secrets or absolute paths.
 """
 
@@ -53,6 +61,21 @@ class TranscriberError(SourceError):
     code = "asr_failed"
 
 
+class WindowResult(BaseModel):
+    """One finished window, as handed to ``on_window``: its segments (absolute times) and where it came from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: TimeWindow
+    windows_total: int = Field(ge=1)
+    language: str | None = None
+    segments: list[Segment]
+    from_checkpoint: bool
+
+
+WindowCallback = Callable[[WindowResult], None]
+
+
 class Transcriber(Protocol):
     """One speech-recognition backend. Implementations: ``WhisperTranscriber``, ``DeepgramTranscriber``."""
 
@@ -67,12 +90,16 @@ class Transcriber(Protocol):
         checkpoint_dir: Path,
         progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
+        on_window: WindowCallback | None = None,
     ) -> TranscriptSegments:
         """Transcribe ``audio_path`` (16 kHz mono 16-bit WAV), resuming from ``checkpoint_dir``.
 
+        ``progress(done_seconds, total_seconds)`` moves in proportion to the audio done; ``on_window`` gets
+        each finished window in order (see the module invariants).
+
         Raises:
             TranscriberError: the audio, model or service cannot be used (see the codes above).
-            StopRequested: ``should_stop()`` returned true between windows; finished windows are saved.
+            StopRequested: ``should_stop()`` returned true; finished windows are saved.
         """
         ...
 
@@ -157,7 +184,7 @@ def cap_initial_prompt(prompt: str | None, max_chars: int = MAX_INITIAL_PROMPT_C
 
 
 def raise_if_stop_requested(should_stop: StopCheck | None, *, done_windows: int, total_windows: int) -> None:
-    """Raise ``StopRequested`` at a window boundary when the caller asked to stop."""
+    """Raise ``StopRequested`` when the caller asked to stop (``done_windows`` are finished and saved)."""
     if should_stop is not None and should_stop():
         raise StopRequested(
             f"Speech recognition stopped after {done_windows} of {total_windows} windows",

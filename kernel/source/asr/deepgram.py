@@ -9,6 +9,8 @@ Invariants:
   never re-uploads a part that already has an answer; a changed option or file never reuses one.
 - The API key is read from the settings only when a request is needed and is never put into an error,
   a log record or a file. The cache holds Deepgram's response, which does not echo it.
+- ``should_stop`` is checked before every upload and every 0.2 s while one is in flight; a stop abandons
+  the in-flight request (its answer is never written), so a pause or cancel does not wait for an upload.
 - Retries (5xx, 408, 429, connection errors) are ours, with an injectable ``sleep``; the SDK's own retry
   loop is disabled so the total number of attempts is exactly ``max_attempts``.
 - Speakers are ``"Speaker 1"``, ``"Speaker 2"``... from Deepgram's 0-based diarization numbers. Numbers are
@@ -18,9 +20,11 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,8 @@ from .base import (
     StopCheck,
     TimeWindow,
     TranscriberError,
+    WindowCallback,
+    WindowResult,
     raise_if_stop_requested,
 )
 from .windows import DEFAULT_SEARCH_SECONDS, plan_windows, wav_frame_energies, wav_part_bytes
@@ -48,6 +54,7 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_BACKOFF_SECONDS = 2.0
 DEFAULT_TIMEOUT_SECONDS = 600.0
 _RETRYABLE_STATUS = frozenset({408, 429})
+_STOP_POLL_SECONDS = 0.2
 
 
 class DeepgramPartResponse(BaseModel):
@@ -91,8 +98,11 @@ class DeepgramTranscriber:
         checkpoint_dir: Path,
         progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
+        on_window: WindowCallback | None = None,
     ) -> TranscriptSegments:
         """Transcribe a 16 kHz mono WAV; see ``Transcriber.transcribe``. ``initial_prompt`` is not used.
+
+        Each uploaded part is one window for ``on_window``.
 
         Raises:
             TranscriberError: ``deepgram_key_missing``, ``deepgram_auth``, ``deepgram_unavailable``,
@@ -113,9 +123,11 @@ class DeepgramTranscriber:
                 )
                 path = part_cache_file(checkpoint_dir, part, fingerprint)
                 cached = _load_part(path, fingerprint)
+                reused = cached is not None
                 if cached is None:
-                    raise_if_stop_requested(should_stop, done_windows=part.index, total_windows=len(parts))
-                    response = self._request(client, audio, options, part)
+                    stop = partial(raise_if_stop_requested, should_stop, done_windows=part.index, total_windows=len(parts))
+                    stop()
+                    response = self._request_until_stopped(client, audio, options, part, should_stop, stop)
                     cached = DeepgramPartResponse(request_fingerprint=fingerprint, part=part, response=response)
                     atomic_write_json(path, cached.model_dump(mode="json"))
                 else:
@@ -126,6 +138,16 @@ class DeepgramTranscriber:
                     languages[part_language] += max(1, round(part.duration))
                 if progress is not None:
                     progress(part.end, info.duration)
+                if on_window is not None:
+                    on_window(
+                        WindowResult(
+                            window=part,
+                            windows_total=len(parts),
+                            language=language or part_language,
+                            segments=part_segments,
+                            from_checkpoint=reused,
+                        )
+                    )
         detected = languages.most_common(1)[0][0] if languages else None
         return TranscriptSegments(
             origin="deepgram",
@@ -170,6 +192,41 @@ class DeepgramTranscriber:
         secret = self._settings.api_key
         key = secret.get_secret_value().strip() if secret is not None else ""
         return text.replace(key, "[redacted]") if key else text
+
+    def _request_until_stopped(
+        self,
+        client: _LazyClient,
+        audio: bytes,
+        options: dict[str, Any],
+        part: TimeWindow,
+        should_stop: StopCheck | None,
+        stop: Callable[[], None],
+    ) -> dict[str, Any]:
+        """``_request`` in a worker thread, checking ``should_stop`` every ``_STOP_POLL_SECONDS`` meanwhile.
+
+        A stop abandons the request: its answer, if one comes, is dropped (the worker writes nothing), and
+        the part is uploaded again on resume.
+        """
+        if should_stop is None:
+            return self._request(client, audio, options, part)
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["response"] = self._request(client, audio, options, part)
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=call, name=f"deepgram-part-{part.index}", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(_STOP_POLL_SECONDS)
+            if worker.is_alive():
+                stop()
+        if "error" in outcome:
+            raise outcome["error"]
+        response: dict[str, Any] = outcome["response"]
+        return response
 
     def _request(self, client: _LazyClient, audio: bytes, options: dict[str, Any], part: TimeWindow) -> dict[str, Any]:
         from deepgram.core.api_error import ApiError

@@ -14,8 +14,8 @@ Invariants:
   never shorter than the search zone unless the whole audio is.
 - ``plan_windows`` is a pure function of the energies and the parameters: the same audio and settings
   always give the same windows, which the checkpoint keys depend on.
-- Audio is read as 16-bit PCM; ``wav_frame_energies`` streams the file, so planning never holds a long
-  recording in memory.
+- Audio is read as 16-bit PCM; ``wav_frame_energies`` streams the file and ``read_wav_window`` reads one
+  window, so neither planning nor recognition ever holds a long recording in memory.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def read_wav_info(path: Path) -> WavInfo:
 
 
 def read_wav_pcm16(path: Path) -> np.ndarray:
-    """All samples of a WAV checked by ``read_wav_info``, as int16 (half the memory of float32)."""
+    """All samples of a WAV checked by ``read_wav_info``, as int16. For tools and tests: recognition reads
+    one window at a time with ``read_wav_window``."""
     info = read_wav_info(path)
     with wave.open(str(path), "rb") as reader:
         raw = reader.readframes(info.frames)
@@ -192,6 +193,21 @@ def _quietest_time(smoothed: np.ndarray, low: float, high: float, nominal: float
 
 def window_sample_range(window: TimeWindow, sample_rate: int = EXPECTED_SAMPLE_RATE) -> tuple[int, int]:
     return round(window.start * sample_rate), round(window.end * sample_rate)
+
+
+def read_wav_window(path: Path, window: TimeWindow, info: WavInfo | None = None) -> np.ndarray:
+    """The samples of ``window`` as float32 in [-1, 1), read from disk (only this window is in memory).
+
+    Raises:
+        TranscriberError: code ``asr_bad_audio`` (see ``read_wav_info``).
+    """
+    info = info or read_wav_info(path)
+    first, last = window_sample_range(window, info.sample_rate)
+    first, last = min(first, info.frames), min(last, info.frames)
+    with wave.open(str(path), "rb") as reader:
+        reader.setpos(first)
+        raw = reader.readframes(max(0, last - first))
+    return pcm16_to_float32(np.frombuffer(raw, dtype="<i2"))
 
 
 def wav_part_bytes(path: Path, window: TimeWindow) -> bytes:
