@@ -120,7 +120,7 @@ def _judge_submission(ctx: PhaseContext, item: WorkItem, state: ChunkState, writ
 
 
 # --------------------------------------------------------------------------- the caller's side
-_KINDS = {"chunks": "chunk", "cues": "cue_group"}
+_KINDS = {"chunks": "chunk", "cues": "cue_group", "titles": "section_titles"}
 
 
 def current_cue_set(run_path: Path) -> str | None:
@@ -143,6 +143,8 @@ def work_folders(run_path: Path, domain: Mapping[str, Any]) -> list[str]:
     cue_set = current_cue_set(run_path)
     if cue_set:
         folders.append(f"cues/{cue_set}")
+    titles = run_path / "titles"
+    folders += [f"titles/{p.name}" for p in sorted(titles.iterdir())] if titles.is_dir() else []
     return folders
 
 

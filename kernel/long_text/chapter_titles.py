@@ -96,6 +96,11 @@ def parse_chapter_titles(reply: str, expected_count: int) -> list[str | None]:
     return titles
 
 
+def deterministic_titles(plan: Plan, sections: Sequence[Section]) -> list[str]:
+    """Each section's title without a writer: the source chapter's title, else its leading key phrase."""
+    return [_fallback_title(plan, section) for section in sections]
+
+
 def _fallback_title(plan: Plan, section: Section) -> str:
     if section.index < len(plan.chapter_titles):
         current = plan.chapter_titles[section.index]

@@ -1,7 +1,7 @@
 """The yt-transcript pipeline spec: the phase list of the design map wired into the generic runtime.
 
-preflight -> discover -> route -> acquire -> transcribe -> normalize -> plan -> transform -> merge ->
-verify | assemble. ``run_phase`` drives everything up to ``verify`` (the quality gate); ``assemble`` and
+preflight -> discover -> route -> acquire -> transcribe -> normalize -> plan -> transform -> titles -> merge ->
+translate_cues -> verify | assemble. ``run_phase`` drives everything up to ``verify`` (the quality gate); ``assemble`` and
 publishing run at finalize. The intent model is ``TranscriptParams``, the domain states are in
 ``states``, the domain actions in ``actions``; the work_dir files are the models in
 ``PERSISTED_MODELS``.
@@ -27,6 +27,7 @@ from ..long_text.chunk_files import (
 )
 from ..long_text.contracts import ChunkState, Plan
 from ..long_text.cues import CueTranslation
+from ..long_text.section_titles import SectionTitles
 from ..output.exports import JsonExport
 from ..output.formats import OUTPUT_NAMES
 from ..output.pages import page_view
@@ -51,14 +52,14 @@ from .intent import TranscriptParams, parse_params
 from .output_phases import AssemblePhase, VerifyPhase, output_sources, publish_outputs
 from .source_phases import AcquirePhase, DiscoverPhase, NormalizePhase, PreflightPhase, RoutePhase, TranscribePhase
 from .states import STATES
-from .text_phases import MergePhase, PlanPhase, TransformPhase
+from .text_phases import MergePhase, PlanPhase, TitlesPhase, TransformPhase
 
 PIPELINE_NAME = "yt-transcript"
 GATE_PHASE = "verify"
 
 PERSISTED_MODELS: tuple[type[BaseModel], ...] = (
     SourceInfo, SourceTracks, RouteDecision, TranscriptSegments, NormalizedDocument, Plan, ChunkState,
-    QualityReport, PreflightReport, JsonExport, CueTranslation,
+    QualityReport, PreflightReport, JsonExport, CueTranslation, SectionTitles,
 )
 QUALITY_SUMMARY_KEYS = ("reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
 ARTICLE_OUTPUT = OUTPUT_NAMES["md"]  # the output name of the article ("markdown")
@@ -124,7 +125,7 @@ class TranscriptPipeline:
     def __init__(self) -> None:
         self._phases: list[Phase] = [
             PreflightPhase(), DiscoverPhase(), RoutePhase(), AcquirePhase(), TranscribePhase(), NormalizePhase(),
-            PlanPhase(), TransformPhase(), MergePhase(), CueTranslationPhase(), VerifyPhase(), AssemblePhase(),
+            PlanPhase(), TransformPhase(), TitlesPhase(), MergePhase(), CueTranslationPhase(), VerifyPhase(), AssemblePhase(),
         ]
         self._details: dict[str, DetailPage] = {"chunks": chunk_page, "article": article_page}
 

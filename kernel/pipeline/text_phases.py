@@ -14,7 +14,7 @@ from typing import Any
 from ..config import LLMProfile, Settings
 from ..long_text.agent_loop import AGENT_PROFILE
 from ..long_text.chunk_files import CURRENT_PLAN_KEY, REPLAN_PATH_KEY
-from ..task_runtime.contracts import ArtifactRef
+from ..task_runtime.contracts import ArtifactRef, RunState
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..task_runtime.schemas import read_model
 from ..transcript import NormalizedDocument, SourceInfo
@@ -124,13 +124,43 @@ class TransformPhase(Phase):
                                            REPLAN_PATH_KEY: result["plan_path"] if replanned else None})
 
 
+class TitlesPhase(Phase):
+    """Section titles by the run's writer (``kernel.long_text.section_titles``), or deterministic ones."""
+
+    name = "titles"
+    version = "1"
+    state_on_start = RunState.PROCESSING
+
+    def requires(self, params: TranscriptParams) -> list[str]:
+        return ["transform.result", "doc.normalized"]
+
+    def provides(self, params: TranscriptParams) -> list[str]:
+        return ["titles.chosen"]
+
+    def config(self, params: TranscriptParams, settings: Settings) -> dict[str, Any]:
+        return {"writer": params.writer(settings), "llm": llm_config(effective_llm(params, settings))}
+
+    def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
+        from ..long_text.contracts import Plan
+        from ..long_text.section_titles import choose_titles
+
+        doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
+        result = _read_json(ctx, inputs["transform.result"])
+        plan = read_model(ctx.run_dir.path / result["plan_path"], Plan)
+        writer = ctx.params.writer(ctx.settings) if result.get("llm_used") else None
+        chosen = choose_titles(ctx, plan, doc, effective_llm(ctx.params, ctx.settings), writer,
+                               translated=plan.output_language != plan.source_language)
+        return PhaseResult(outputs={"titles.chosen": PhaseOutput.json(chosen, "titles.json")},
+                           summary={"origin": chosen.origin, "titles": len(chosen.titles)})
+
+
 class MergePhase(Phase):
     name = "merge"
-    version = "2"
+    version = "3"
     state_on_start = TranscriptState.VERIFYING
 
     def requires(self, params: TranscriptParams) -> list[str]:
-        return ["transform.result", "doc.normalized", "source.info"]
+        return ["transform.result", "doc.normalized", "source.info", "titles.chosen"]
 
     def provides(self, params: TranscriptParams) -> list[str]:
         return ["doc.merged", "merge.summary"]
@@ -141,12 +171,16 @@ class MergePhase(Phase):
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
         from ..long_text.contracts import ChunkState, Plan
         from ..long_text.merge import merge_chunks
+        from ..long_text.section_titles import SectionTitles, titles_for_plan
         from ..long_text.timestamps import time_links
 
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
         info = ctx.load_model(inputs["source.info"], SourceInfo)
         result = _read_json(ctx, inputs["transform.result"])
         plan = read_model(ctx.run_dir.path / result["plan_path"], Plan)
+        titles = ctx.load_model(inputs["titles.chosen"], SectionTitles)
+        if titles.titles:
+            plan = titles_for_plan(plan, titles.titles)
         states = {chunk_id: read_model(ctx.run_dir.path / path, ChunkState)
                   for chunk_id, path in result["chunk_states"].items()}
         merged = merge_chunks(plan, doc, states, timestamps=ctx.params.timestamps, links=time_links(info))

@@ -279,14 +279,14 @@ class RuntimeApi:
     ) -> CommandEnvelope:
         run_dir = self.resolve(run_ref)
         manifest = run_dir.read_manifest()
-        phases = views.phase_rows(self.pipeline, manifest)
         data = views.detail_data(self.pipeline, run_dir, manifest, detail=detail, cursor=cursor, limit=limit,
                                  name=name)
+        overview = detail in ("summary", "phases")  # pages of a listing leave room for the listing itself
         return self._envelope(
             "inspect-run",
             run_dir,
-            phases=phases,
-            artifacts={k: r.path for k, r in manifest.artifacts.items()},
+            phases=views.phase_rows(self.pipeline, manifest) if overview else None,
+            artifacts={k: r.path for k, r in manifest.artifacts.items()} if overview else None,
             data=data,
         )
 

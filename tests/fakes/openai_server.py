@@ -223,7 +223,20 @@ def read_instruction(messages: list[dict[str, Any]]) -> Instruction:
     return Instruction(source, mode.group(1).lower() if mode else "clean", target.group(1) if target else None)
 
 
+def section_titles(source: str, code: str | None) -> str:
+    """A numbered title per ``N. (current title: ...)`` / ``N. (key words: ...)`` header of a chapter-title
+    request: the hint, pseudo-translated when the target is another language."""
+    titles = []
+    for match in re.finditer(r"^(\d+)\.(?: \((?:current title|key words): (.*?)\))?$", source, re.MULTILINE):
+        hint = "About " + (match.group(2) or f"topic {match.group(1)}").strip().lower()
+        title = translate_paragraph(hint, code) if code and code.split("-")[0] != "en" else hint
+        titles.append(f"{match.group(1)}. {title.rstrip('.')}")
+    return "\n".join(titles)
+
+
 def transform(instruction: Instruction) -> str:
+    if instruction.mode == "chapter_titles":
+        return section_titles(instruction.source, instruction.target_code)
     if instruction.mode == "translate" and instruction.target_code:
         return translate_text(instruction.source, instruction.target_code)
     if instruction.mode == "subtitles" and instruction.target_code:
