@@ -66,6 +66,7 @@ class ProgressDisplay:
         self.stream = stream
         self._last_key: tuple[Any, ...] | None = None
         self._drawn = 0
+        self._fraction = 0.0
 
     @classmethod
     def for_stream(cls, stream: TextIO, *, quiet: bool) -> ProgressDisplay:
@@ -76,10 +77,11 @@ class ProgressDisplay:
     def update(self, progress: Progress | None) -> None:
         if progress is None or self.style == "off":
             return
-        fraction = (progress.phases_done + (progress.phase_progress or 0.0)) / max(progress.phases_total, 1)
+        # The bar never moves back when the run learns its work is longer than first estimated.
+        self._fraction = max(self._fraction, progress.fraction)
         label = describe_progress(progress)
         if self.style == "bar":
-            filled = round(min(max(fraction, 0.0), 1.0) * 24)
+            filled = round(min(self._fraction, 1.0) * 24)
             text = f"[{'#' * filled}{'.' * (24 - filled)}] {label}"[:110]
             self.stream.write("\r" + text + " " * max(0, self._drawn - len(text)))
             self._drawn = len(text)
@@ -104,7 +106,7 @@ class ProgressDisplay:
 
 
 def describe_progress(progress: Progress) -> str:
-    text = f"{progress.phases_done}/{progress.phases_total} phases"
+    text = f"{round(progress.fraction * 100)}%, {progress.phases_done}/{progress.phases_total} phases"
     if progress.current_phase:
         text += f", {progress.current_phase}"
         if progress.phase_progress is not None:

@@ -84,6 +84,9 @@ async def _delivered(api: RuntimeApi, vocabulary: Vocabulary, view: RunView) -> 
 
 
 # --------------------------------------------------------------------------- progress
+PROGRESS_TOTAL = 100.0
+
+
 class ProgressBridge:
     """Carries runtime ``Progress`` from any thread to ``ctx.report_progress`` on the event loop.
 
@@ -114,17 +117,18 @@ class ProgressBridge:
                 await self.report(progress)
 
     async def report(self, progress: Progress) -> None:
-        total = float(progress.phases_total)
-        value = min(progress.phases_done + (progress.phase_progress or 0.0), total)
+        # Percent of the run's expected work (phases weighted by the time they take), so speech
+        # recognition of a long file moves the value in proportion to the audio done.
+        value = round(progress.fraction * PROGRESS_TOTAL, 1)
         message = progress_message(progress)
         if value <= self._last_value:
             # The protocol wants strictly increasing values: a new message nudges the value up a little.
-            if message == self._last_message or self._last_value + 1e-3 > total:
+            if message == self._last_message or self._last_value + 0.01 > PROGRESS_TOTAL:
                 return
-            value = self._last_value + 1e-3
+            value = round(self._last_value + 0.01, 2)
         self._last_value, self._last_message = value, message
         try:
-            await self._ctx.report_progress(value, total, message)
+            await self._ctx.report_progress(value, PROGRESS_TOTAL, message)
         except Exception:  # the client went away; the tool result still matters more
             logger.debug("progress notification not delivered", exc_info=True)
 

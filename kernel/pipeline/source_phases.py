@@ -146,7 +146,8 @@ class DiscoverPhase(Phase):
                 "source.info": PhaseOutput.json(info, "info.json"),
                 "source.tracks": PhaseOutput.json(tracks, "tracks.json"),
             },
-            summary={"title": info.title, "subtitle_tracks": len(tracks.subtitles), "has_audio": tracks.has_audio},
+            summary={"title": info.title, "duration_s": info.duration, "subtitle_tracks": len(tracks.subtitles),
+                     "has_audio": tracks.has_audio},
         )
 
 
@@ -177,7 +178,8 @@ class RoutePhase(Phase):
         )
         ctx.emit("route_decided", route=decision.route, language=decision.language, reasons=decision.reasons)
         return PhaseResult(outputs={"route.decision": PhaseOutput.json(decision, "route.json")},
-                           summary={"route": decision.route, "reasons": decision.reasons})
+                           summary={"route": decision.route, "asr_backend": decision.asr_backend,
+                                    "reasons": decision.reasons})
 
 
 class AcquirePhase(Phase):

@@ -50,6 +50,7 @@ from .actions import ACTION_TABLE
 from .cue_phases import CueTranslationPhase
 from .intent import TranscriptParams, parse_params
 from .output_phases import AssemblePhase, VerifyPhase, output_sources, publish_outputs
+from .progress_weights import phase_weights
 from .source_phases import AcquirePhase, DiscoverPhase, NormalizePhase, PreflightPhase, RoutePhase, TranscribePhase
 from .states import STATES
 from .text_phases import MergePhase, PlanPhase, TitlesPhase, TransformPhase
@@ -212,6 +213,9 @@ class TranscriptPipeline:
     def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
         chunks = facts.get("chunks")
         return {f"chunks_{status}": int(n) for status, n in chunks.items()} if isinstance(chunks, dict) else {}
+
+    def phase_weights(self, params: Any, settings: Any, manifest: Manifest) -> Mapping[str, float]:
+        return phase_weights(params, settings, manifest)
 
     def awaiting_input(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
         if manifest.state != RunState.AWAITING_INPUT:

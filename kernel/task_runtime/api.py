@@ -360,7 +360,7 @@ class RuntimeApi:
             if on_progress is not None and not worker.done.is_set() and now - last_report >= PROGRESS_INTERVAL:
                 last_report = now
                 try:
-                    on_progress(views.live_progress(self.pipeline, run_dir, worker))
+                    on_progress(views.live_progress(self.pipeline, self.settings, run_dir, worker))
                 except YTTError:
                     pass
 

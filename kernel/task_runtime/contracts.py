@@ -256,6 +256,9 @@ class Progress(Contract):
     phase_progress: float | None
     message: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)  # the pipeline's work-item counts (e.g. by status)
+    # The share of the run's expected work done, 0..1: finished phases plus the running one's progress,
+    # each weighted by the time the pipeline expects it to take (``PipelineSpec.phase_weights``).
+    fraction: float = 0.0
 
 
 class CommandEnvelope(Contract):

@@ -8,6 +8,7 @@ or ``awaiting_decision`` (degraded or failed gate: the caller chooses).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from . import control
@@ -154,12 +155,15 @@ class Jobs:
             signal = stop_signal()
             if signal is not None:
                 raise StopRequested(f"{signal} requested", details={"signal": signal})
-            worker.update(phase=phase.name, progress=None, message=None)
+            # Progress names a phase only once it runs: a finished phase that is checked and skipped
+            # (e.g. after resume) is never shown as running.
+            worker.update(phase=None, progress=None, message=None)
             manifest, _ = runner.execute(
                 phase,
                 manifest,
                 stop_signal=stop_signal,
                 report_progress=lambda fraction, message: worker.update(progress=fraction, message=message),
+                on_start=partial(worker.update, phase=phase.name, progress=None, message=None),
             )
         return manifest
 

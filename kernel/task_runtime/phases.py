@@ -234,8 +234,10 @@ class PhaseRunner:
         *,
         stop_signal: Callable[[], str | None],
         report_progress: Callable[[float | None, str | None], None],
+        on_start: Callable[[], None] = lambda: None,
     ) -> tuple[Manifest, bool]:
-        """Run or skip ``phase``. Returns the committed manifest and whether it ran.
+        """Run or skip ``phase``. Returns the committed manifest and whether it ran. ``on_start`` is
+        called once the phase is known to run (never for a skipped one).
 
         Raises:
             StopRequested: a pause/cancel was honoured inside the phase (record: interrupted).
@@ -278,6 +280,7 @@ class PhaseRunner:
             manifest, phase.state_on_start or RunState.PROCESSING, f"phase {phase.name} started", self.lease
         )
         self.telemetry.emit("phase_started", phase=phase.name, reason=decision.reason)
+        on_start()
         crash_point(f"phase:{phase.name}:started")
 
         staging = self.run_dir.path / "staging" / phase.name

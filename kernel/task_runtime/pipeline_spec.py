@@ -109,6 +109,12 @@ class PipelineSpec(Protocol):
         """Work-item counts to show with progress (e.g. items by status), from ``observe_domain``'s facts."""
         ...
 
+    def phase_weights(self, params: Any, settings: Any, manifest: Manifest) -> Mapping[str, float]:
+        """Each phase's expected share of the run's time, on any one scale (a phase left out weighs 1),
+        from the params and what the manifest knows so far. Read on every progress report: the manifest
+        only, no work_dir files. ``Progress.fraction`` is built from it."""
+        ...
+
     def awaiting_input(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
         """What the run waits for from the caller (a task the caller does itself), or None. Shown with
         every command result while the run waits."""

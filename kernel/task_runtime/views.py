@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 from . import control
@@ -101,31 +102,55 @@ def lease_live(run_dir: RunDir, clock: Clock) -> bool:
 
 
 # --------------------------------------------------------------------- progress
-def progress(pipeline: PipelineSpec, manifest: Manifest, obs: Observation) -> Progress:
-    done = sum(
-        1
+def weighted_fraction(pipeline: PipelineSpec, weights: Mapping[str, float], done: set[str],
+                      current: str | None, current_progress: float | None) -> float:
+    """The share of the expected work done: finished phases' weights plus the running phase's weight
+    times its own progress, over all phases' weights (a phase without a weight weighs 1)."""
+    def weight(name: str) -> float:
+        return max(float(weights.get(name, 1.0)), 0.0)
+
+    total = sum(weight(p.name) for p in pipeline.phases)
+    if total <= 0:
+        return 0.0
+    finished = sum(weight(p.name) for p in pipeline.phases if p.name in done)
+    if current is not None and current not in done and current_progress is not None:
+        finished += weight(current) * min(max(current_progress, 0.0), 1.0)
+    return round(min(finished / total, 1.0), 4)
+
+
+def progress(pipeline: PipelineSpec, settings: Any, task: TaskSpec, manifest: Manifest,
+             obs: Observation) -> Progress:
+    done = {
+        p.name
         for p in pipeline.phases
         if p.name in manifest.phases
         and manifest.phases[p.name].status == "succeeded"
         and p.name not in obs.due_phases
-    )
+    }
+    current = obs.worker.phase or obs.next_phase
+    weights = pipeline.phase_weights(load_params(pipeline, task), settings, manifest)
     return Progress(
-        phases_done=done,
+        phases_done=len(done),
         phases_total=len(pipeline.phases),
-        current_phase=obs.worker.phase or obs.next_phase,
+        current_phase=current,
         phase_progress=obs.worker.progress,
         message=obs.worker.message,
         counts=pipeline.progress_counts(obs.domain),
+        fraction=weighted_fraction(pipeline, weights, done, current, obs.worker.progress),
     )
 
 
-def live_progress(pipeline: PipelineSpec, run_dir: RunDir, worker: Worker) -> Progress:
+def live_progress(pipeline: PipelineSpec, settings: Any, run_dir: RunDir, worker: Worker) -> Progress:
+    """Progress while a job runs: the worker's live status plus one manifest and task read."""
     manifest = run_dir.read_manifest()
     status = worker.status
-    done = sum(1 for p in pipeline.phases
-               if p.name in manifest.phases and manifest.phases[p.name].status == "succeeded")
-    return Progress(phases_done=done, phases_total=len(pipeline.phases), current_phase=status.phase,
-                    phase_progress=status.progress, message=status.message)
+    done = {p.name for p in pipeline.phases
+            if p.name in manifest.phases and manifest.phases[p.name].status == "succeeded"
+            and p.name != status.phase}
+    weights = pipeline.phase_weights(load_params(pipeline, run_dir.read_task()), settings, manifest)
+    return Progress(phases_done=len(done), phases_total=len(pipeline.phases), current_phase=status.phase,
+                    phase_progress=status.progress, message=status.message,
+                    fraction=weighted_fraction(pipeline, weights, done, status.phase, status.progress))
 
 
 # --------------------------------------------------------------------- envelopes
@@ -153,7 +178,7 @@ def envelope(
         state=manifest.state,
         allowed_actions=evaluation.allowed_actions,
         next_step=evaluation.next_step,
-        progress=progress(pipeline, manifest, obs),
+        progress=progress(pipeline, settings, task, manifest, obs),
         outputs=pipeline.output_paths(load_params(pipeline, task), settings, manifest) or None,
         awaiting_input=None if obs.worker.running else pipeline.awaiting_input(run_dir, manifest),
         warnings=warnings,

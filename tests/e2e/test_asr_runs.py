@@ -5,8 +5,10 @@ whisper run killed mid-transcription that resumes from its last window checkpoin
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -92,15 +94,43 @@ def test_a_run_killed_after_the_first_whisper_window_resumes_from_that_checkpoin
     saved = [p.name for p in work_dir.rglob("whisper-w*.json")]
     assert len(saved) == 1 and saved[0].startswith("whisper-w0000-"), saved
 
-    resumed = cli("resume", runs[0]["run_id"], "--json", cwd=tmp_path, env=env)
+    resumed = cli("resume", runs[0]["run_id"], cwd=tmp_path, env=env)  # with progress lines on stderr
 
     assert resumed.returncode == 0, resumed.stderr
-    result = json_result(resumed)
+    result = inspect_run(runs[0]["run_id"], cwd=tmp_path, env=env)
     assert result["state"] in ("completed", "completed_degraded")
     manifest = json.loads((work_dir / "manifest.json").read_text(encoding="utf-8"))
     transcribe = manifest["phases"]["transcribe"]
     assert transcribe["summary"]["windows_from_checkpoint"] == 1
     assert transcribe["summary"]["windows_total"] > 1
     assert transcribe["runs"] == 2  # interrupted once, then finished; the first window was not redone
+    # Progress names only phases that run: the finished ones checked and skipped on resume never show.
+    shown = {m.group(4) for line in resumed.stderr.splitlines() if (m := PROGRESS_LINE.match(line))}
+    assert "transcribe" in shown and not shown & {"preflight", "discover", "route", "acquire"}, resumed.stderr
     markdown = Path(result["outputs"]["markdown"]).read_text(encoding="utf-8")
     assert word_recall(SCRIPT_TEXT, markdown.split("\n---\n", 1)[1]) >= 0.7
+
+
+PROGRESS_LINE = re.compile(r"^progress: (\d+)%, (\d+)/(\d+) phases(?:, (\w+)(?: (\d+)%)?)?")
+
+
+def test_speech_recognition_moves_the_bar_in_proportion_to_the_audio_done(speech: Path, tmp_path: Path) -> None:
+    # Whisper windows of 15 s give several reports inside the one phase that takes most of the time.
+    config = tmp_path / "config.toml"
+    config.write_text("[whisper]\nwindow_seconds = 15\n", encoding="utf-8")
+    env = environment(tmp_path / "home", YTT_CONFIG=str(config))
+
+    proc = cli("run", speech.name, "--route", "asr", "--output-dir", "out", cwd=tmp_path, env=env)
+
+    assert proc.returncode == 0, proc.stderr
+    rows = [m.groups() for line in proc.stderr.splitlines() if (m := PROGRESS_LINE.match(line))]
+    overall = [int(row[0]) for row in rows]
+    assert overall == sorted(overall) and overall[-1] == 100, proc.stderr
+    during = [(int(row[4]), int(row[0])) for row in rows if row[3] == "transcribe" and row[4] is not None]
+    assert len(during) >= 2, proc.stderr
+    # Within the phase the bar moves with the audio: each step of audio done moves it forward, and by
+    # about the phase's share of the whole run (most of it, on a local whisper run without an LLM).
+    assert all(b[1] > a[1] for a, b in pairwise(during) if b[0] > a[0])
+    positions = [i for i, row in enumerate(rows) if row[3] == "transcribe"]
+    started, after = int(rows[positions[0]][0]), int(rows[positions[-1] + 1][0])
+    assert after - started >= 25, proc.stderr

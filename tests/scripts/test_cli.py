@@ -208,7 +208,7 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_is_a_redrawn_bar_on_a_terminal_and_lines_elsewhere() -> None:
-    progress = Progress(phases_done=3, phases_total=11, current_phase="acquire", phase_progress=0.5)
+    progress = Progress(phases_done=3, phases_total=11, current_phase="acquire", phase_progress=0.5, fraction=0.3)
     terminal, log = _Terminal(), io.StringIO()
     for stream in (terminal, log):
         display = cli.ProgressDisplay.for_stream(stream, quiet=False)
@@ -216,7 +216,7 @@ def test_progress_is_a_redrawn_bar_on_a_terminal_and_lines_elsewhere() -> None:
         display.update(progress)
         display.finish()
     assert terminal.getvalue().count("\r[") == 2 and terminal.getvalue().endswith("\n")
-    assert log.getvalue() == "progress: 3/11 phases, acquire 50%\n"
+    assert log.getvalue() == "progress: 30%, 3/11 phases, acquire 50%\n"
     quiet = io.StringIO()
     cli.ProgressDisplay.for_stream(quiet, quiet=True).update(progress)
     assert quiet.getvalue() == ""

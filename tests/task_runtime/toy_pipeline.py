@@ -210,6 +210,9 @@ class ToyPipeline:
     def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
         return {}
 
+    def phase_weights(self, params: Any, settings: Any, manifest: Manifest) -> Mapping[str, float]:
+        return {}
+
     def awaiting_input(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
         return None
 
