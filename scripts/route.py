@@ -40,21 +40,25 @@ def load_info_json(path: Path) -> dict[str, Any]:
     Raises:
         InvalidInputError: ``info_json_not_found`` or ``info_json_invalid``.
     """
+    shown = path.name or str(path)  # "." and "" have no name
+    if path.is_dir():
+        raise InvalidInputError(f"{shown} is a folder, not an info JSON file", code="info_json_invalid",
+                                hint="pass the file yt-dlp -J wrote, e.g. info.json")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InvalidInputError(f"info JSON file {path.name} does not exist", code="info_json_not_found",
+        raise InvalidInputError(f"info JSON file {shown} does not exist", code="info_json_not_found",
                                 hint="save one with: yt-dlp -J URL > info.json") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read info JSON file {path.name}: {exc}", code="info_json_invalid",
+        raise InvalidInputError(f"cannot read info JSON file {shown}: {exc}", code="info_json_invalid",
                                 hint="pass the file yt-dlp -J wrote") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{path.name} is not JSON: {exc}", code="info_json_invalid",
+        raise InvalidInputError(f"{shown} is not JSON: {exc}", code="info_json_invalid",
                                 hint="pass the file yt-dlp -J wrote") from exc
     if not isinstance(data, dict) or "id" not in data:
-        raise InvalidInputError(f"{path.name} is not a yt-dlp info JSON (no 'id' field)", code="info_json_invalid",
+        raise InvalidInputError(f"{shown} is not a yt-dlp info JSON (no 'id' field)", code="info_json_invalid",
                                 hint="pass the file yt-dlp -J wrote for a single video")
     return data
 

@@ -48,7 +48,7 @@ def speak(run_id: str | None) -> Callable[[Placeholder], str]:
             return f"`yt-transcript inspect {run}`"
         if placeholder.kind == "resume":
             return f"`yt-transcript resume {run}`"
-        return "`yt-transcript run SOURCE`"
+        return "start a new run with `yt-transcript run SOURCE`"  # the same phrase as over MCP
 
     return say
 
@@ -90,11 +90,12 @@ def cli_error(error: YTTError, run_id: str | None = None) -> YTTError:
     run = run_id or (str(error.details.get("run_id")) if error.details.get("run_id") else None)
     hint = cli_text(error.hint, run) if error.hint else None
     step = next_step_of(error)
-    if step is not None and run and not error.details.get("rendered_for_cli"):
+    if step is not None and run and not getattr(error, "rendered_for_cli", False):
         # A failure's message already says what failed: only the ways on are added to its own hint.
         where = cli_next_step(step, run, with_reason=error.code != "run_stopped")
         hint = f"{hint.rstrip('.; ')}; {where}" if hint else where
-    rendered = YTTError(cli_text(error.message, run), code=error.code, hint=hint,
-                        details={**error.details, "rendered_for_cli": True}, permanent=error.permanent)
+    rendered = YTTError(cli_text(error.message, run), code=error.code, hint=hint, details=error.details,
+                        permanent=error.permanent)
     rendered.exit_code = error.exit_code
+    rendered.rendered_for_cli = True  # type: ignore[attr-defined]  # rendering twice would add the next step twice
     return rendered

@@ -305,7 +305,7 @@ def decide_route(
         raise RoutingError(
             f"subtitles were requested but {info.source} has no usable subtitle track",
             code="no_subtitles", permanent=True,
-            hint="transcribe the audio instead: {new_run} with {option:route=auto} or {option:route=asr}",
+            hint="transcribe the audio instead: {new_run}, passing {option:route=auto} or {option:route=asr}",
             details={"reasons": reasons},
         )
     if not tracks.has_audio:

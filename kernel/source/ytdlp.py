@@ -81,8 +81,10 @@ class _LoggingBridge:
         _log.info(message)
 
     def warning(self, message: str) -> None:
+        # Kept for classifying failures, logged below the terminal's level: yt-dlp warns about routine
+        # things ("Falling back on generic information extractor") on every call of a run.
         self.warnings.append(message)
-        _log.warning(message)
+        _log.info(message)
 
     def error(self, message: str) -> None:
         # The same failure is raised as an exception and classified; keep the log quieter than that.

@@ -11,6 +11,10 @@ placeholders in its own words (the MCP server in tools and arguments, the CLI in
     {resume}                resume the run (recover it and continue)
     {new_run}               start a new run
 
+``{option:...}`` and ``{action:...}`` render as a bare command or argument (write "use {option:X}");
+``{inspect}``, ``{resume}`` and ``{new_run}`` may render as a whole verb phrase ("start a new run with
+..."), so a hint uses them where a clause can stand (after "; " or "then ").
+
 Invariants:
 - ``render`` replaces every well-formed placeholder and leaves other text untouched.
 - ``placeholders`` lists them, so tests can check each names a real option or action.

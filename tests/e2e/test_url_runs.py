@@ -28,6 +28,7 @@ def test_a_page_with_tracks_becomes_an_article_from_its_english_subtitles(talk_s
     proc = cli("run", talk_site.url("talk-with-tracks.html"), "--output-dir", "out", "--json", cwd=tmp_path, env=env)
 
     assert proc.returncode == 0, proc.stderr
+    assert "WARNING" not in proc.stderr  # yt-dlp's routine warnings stay in the log, off the terminal
     result = json_result(proc)
     assert result["state"] == "completed"
     markdown = Path(result["outputs"]["markdown"]).read_text(encoding="utf-8")

@@ -31,7 +31,7 @@ def test_every_phase_of_the_pipeline_has_a_weight(tmp_path: Path) -> None:
 def test_speech_recognition_takes_most_of_the_bar_of_an_hour_long_local_run_without_an_llm(tmp_path: Path) -> None:
     params = TranscriptParams(source="talk.m4a", llm="none")
     weights = phase_weights(params, Settings(home=tmp_path), _manifest(discover={"duration_s": 3600.0},
-                                                          route={"route": "asr", "asr_backend": "local"}))
+                                                          route={"route": "asr", "asr_backend": "whisper"}))
     assert _share(weights, "transcribe") >= 0.8
 
 

@@ -168,3 +168,15 @@ def test_discover_as_a_subprocess_prints_only_one_json_document(site: Site, tmp_
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ok"] is True
+
+
+def test_route_given_a_folder_says_so_and_names_it(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    exit_code, document = _run(capsys, route.main, ".")
+
+    assert exit_code == 2
+    assert document["error"]["code"] == "info_json_invalid"
+    assert document["error"]["message"] == ". is a folder, not an info JSON file"
+    assert "details" not in document["error"] or "rendered_for_cli" not in document["error"]["details"]
