@@ -11,6 +11,9 @@ Invariants:
   ``logging`` module (``logtostderr`` as a backstop), never to stdout, which is the MCP channel; its
   warnings are also kept per call, because they explain failures (a failed JavaScript challenge shows up
   only as a warning before "Requested format is not available").
+- Every HTTP request yt-dlp sends (pages, APIs, subtitle files, media) first waits for its host's slot in the
+  shared schedule (``politeness.HostLimiter``); a 429 slows every process going to that host, and a bot check
+  or sign-in wall stops requests to it (``HostBlockedError``) while other hosts and local work go on.
 - Downloads land in a temporary folder inside ``dest_dir`` and are renamed into place only when
   complete, so a crash never leaves a half file under a final name. A completed file is reused, not
   downloaded again; an interrupted audio download resumes from yt-dlp's ``.part`` file.
@@ -32,11 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import yt_dlp
+import yt_dlp.networking.exceptions
 import yt_dlp.utils
 
 from ..config import ConfigError, Settings
 from ..task_runtime.store import atomic_copy, atomic_write_bytes
 from ..transcript import SourceInfo, SourceTracks, SubtitleTrack
+from .politeness import HOST_BLOCK_CODES, HostLimiter
 from .urls import validate_source_url
 from .ytdlp_errors import (
     _HINTS,
@@ -46,6 +51,7 @@ from .ytdlp_errors import (
     _with_retries,
     classify_ytdlp_warning,
     empty_subtitle_error,
+    retry_after_seconds,
     subtitle_failure,
 )
 from .ytdlp_info import SUBTITLE_FORMATS, info_to_source
@@ -160,34 +166,64 @@ def js_runtime_status(settings: Settings) -> JsRuntimeStatus:
     return inspect_js_runtime(choose_js_runtime(settings), {**_base_options(settings), "logger": _LoggingBridge()})
 
 
+class PoliteYoutubeDL(yt_dlp.YoutubeDL):
+    """yt-dlp whose every request waits for its host's slot and reports a 429 to the shared schedule."""
+
+    def __init__(self, params: dict[str, Any], limiter: HostLimiter) -> None:
+        super().__init__(params)
+        self.limiter = limiter
+
+    def urlopen(self, req: Any) -> Any:
+        url = req if isinstance(req, str) else str(getattr(req, "url", "") or getattr(req, "full_url", ""))
+        self.limiter.acquire(url)
+        try:
+            return super().urlopen(req)
+        except yt_dlp.networking.exceptions.HTTPError as exc:
+            if exc.status == 429:
+                self.limiter.back_off(url, retry_after_seconds(exc.response.headers.get("Retry-After")))
+            raise
+
+
+def _ydl(options: dict[str, Any], settings: Settings) -> PoliteYoutubeDL:
+    return PoliteYoutubeDL(options, HostLimiter.for_settings(settings))
+
+
 def _run_ytdlp(url: str, options: dict[str, Any], settings: Settings, *, download: bool,
                scrub: list[str] | None = None, warnings: list[str] | None = None) -> dict[str, Any]:
     """One ``extract_info`` call; yt-dlp failures become classified ``DownloadError``s. The call's yt-dlp
     warnings are added to ``warnings`` when it succeeds."""
     bridge = _LoggingBridge()
     try:
-        with yt_dlp.YoutubeDL({**options, "logger": bridge}) as ydl:  # a copy: yt-dlp mutates its params
+        with _ydl({**options, "logger": bridge}, settings) as ydl:  # a copy: yt-dlp mutates its params
             info = ydl.extract_info(url, download=download)
             if warnings is not None:
                 warnings += bridge.warnings
             return dict(ydl.sanitize_info(info)) if isinstance(info, dict) else {}
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise _as_download_error(exc, url, settings, "download" if download else "open", scrub,
-                                 bridge.warnings) from exc
+        error = _as_download_error(exc, url, settings, "download" if download else "open", scrub, bridge.warnings)
+        _note_block(url, error, settings)
+        raise error from exc
+
+
+def _note_block(url: str, error: DownloadError, settings: Settings) -> None:
+    if error.code in HOST_BLOCK_CODES:
+        HostLimiter.for_settings(settings).block(url, error.code, error.message, error.hint)
 
 
 def _fetch_bytes(url: str, settings: Settings) -> bytes:
     """GET ``url`` through yt-dlp's networking (same proxy, cookies and timeouts as extraction)."""
     bridge = _LoggingBridge()
     try:
-        with yt_dlp.YoutubeDL({**_base_options(settings), "logger": bridge}) as ydl:
+        with _ydl({**_base_options(settings), "logger": bridge}, settings) as ydl:
             response = ydl.urlopen(url)
             try:
                 return bytes(response.read())
             finally:
                 response.close()
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise _as_download_error(exc, url, settings, "download", None, bridge.warnings) from exc
+        error = _as_download_error(exc, url, settings, "download", None, bridge.warnings)
+        _note_block(url, error, settings)
+        raise error from exc
 
 
 
