@@ -36,6 +36,7 @@ from ..task_runtime.contracts import Manifest, RunState
 from ..task_runtime.lease import Lease
 from ..task_runtime.phases import Phase
 from ..task_runtime.pipeline_spec import DetailPage, QualityVerdict
+from ..task_runtime.pipelines import PipelineSet
 from ..task_runtime.store import read_json
 from ..task_runtime.workdir import RunDir
 from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
@@ -172,9 +173,13 @@ class TranscriptPipeline:
 
 
 def build_runtime_api(settings: Settings | None = None, *, clock: Clock | None = None) -> RuntimeApi:
-    """The runtime every entry point uses (MCP server, CLI, scripts)."""
+    """The runtime every entry point uses (MCP server, CLI, scripts): yt-transcript runs, and batches of them
+    (``kernel.pipeline.batch``: a create request with several sources, a folder, a list or a playlist)."""
+    from .batch.spec import BatchPipeline, select_pipeline
+
     settings = settings or load_settings()
+    pipelines = PipelineSet(TranscriptPipeline(), [BatchPipeline(settings)], select=select_pipeline)
     return RuntimeApi(
-        TranscriptPipeline(), settings, runs_root=settings.runs_dir, allowed_roots=settings.allowed_roots, clock=clock,
+        pipelines, settings, runs_root=settings.runs_dir, allowed_roots=settings.allowed_roots, clock=clock,
         allowed_roots_hint="add the folder to YTT_ALLOWED_ROOTS, or use a folder under YTT_HOME or the current directory",
     )

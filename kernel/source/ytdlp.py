@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yt_dlp
 import yt_dlp.networking.exceptions
@@ -58,6 +58,7 @@ from .ytdlp_info import SUBTITLE_FORMATS, info_to_source
 from .ytdlp_runtime import JsRuntimeStatus, choose_js_runtime, inspect_js_runtime, js_runtimes_option
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NOT_FINISHED_LIVE_STATUSES = ("is_live", "is_upcoming", "post_live")
 _AUDIO_TEMP_DIR = ".ytdlp-audio.partial"
@@ -201,6 +202,30 @@ def _run_ytdlp(url: str, options: dict[str, Any], settings: Settings, *, downloa
             return dict(ydl.sanitize_info(info)) if isinstance(info, dict) else {}
     except yt_dlp.utils.YoutubeDLError as exc:
         error = _as_download_error(exc, url, settings, "download" if download else "open", scrub, bridge.warnings)
+        _note_block(url, error, settings)
+        raise error from exc
+
+
+def _run_listing(url: str, options: dict[str, Any], settings: Settings, consume: Callable[[dict[str, Any]], T]) -> T:
+    """Read a collection without resolving its entries and hand the raw result to ``consume`` while yt-dlp is
+    still open (a lazy listing fetches its further pages as ``consume`` reads them). A redirect to another
+    listing (a channel's videos tab) is followed, at most three times."""
+    bridge = _LoggingBridge()
+    try:
+        with _ydl({**options, "logger": bridge}, settings) as ydl:
+            target = url
+            for _ in range(4):
+                info = ydl.extract_info(target, download=False, process=False)
+                if not isinstance(info, dict):
+                    info = {}
+                if info.get("_type") in ("url", "url_transparent") and isinstance(info.get("url"), str) \
+                        and info.get("entries") is None:
+                    target = validate_source_url(info["url"])
+                    continue
+                return consume(info)
+            return consume({})
+    except yt_dlp.utils.YoutubeDLError as exc:
+        error = _as_download_error(exc, url, settings, "list", None, bridge.warnings)
         _note_block(url, error, settings)
         raise error from exc
 
