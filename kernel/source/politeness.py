@@ -70,9 +70,8 @@ def rate_for(host: str, settings: Settings) -> float | None:
     best: tuple[int, float] | None = None
     for domain, rate in settings.network.host_rate_limits.items():
         domain = domain.lower().strip(".")
-        if host == domain or host.endswith("." + domain):
-            if best is None or len(domain) > best[0]:
-                best = (len(domain), rate)
+        if (host == domain or host.endswith("." + domain)) and (best is None or len(domain) > best[0]):
+            best = (len(domain), rate)
     if best is not None:
         return best[1]
     return None if _LOOPBACK.match(host) else settings.network.requests_per_second

@@ -105,7 +105,7 @@ def advance_until_settled(api: AdvancingRuntime, run_id: str, *, retry_failed: b
         step = envelope.next_step
         if retry_failed and envelope.state == RunState.FAILED and RuntimeAction.RUN_PHASE in step.choices:
             api.advance_run(run_id, action=RuntimeAction.RUN_PHASE)
-        done = drive(api, run_id, accept_degraded=accept_degraded)  # type: ignore[arg-type]
+        done = drive(api, run_id, accept_degraded=accept_degraded)
         return _settled(run_id, done.state)
     except LeaseHeldError as exc:
         return Settled(run_id=run_id, state=str(exc.details.get("state") or "unknown"), outcome="busy",
@@ -136,7 +136,7 @@ def load_factory(spec: str) -> Callable[[], AdvancingRuntime]:
     factory = getattr(importlib.import_module(module), name)
     if not callable(factory):
         raise TypeError(f"{spec} is not callable")
-    return factory  # type: ignore[no-any-return]
+    return factory
 
 
 _WORKER_API: AdvancingRuntime | None = None

@@ -19,6 +19,8 @@ point) and waited for, then the phase stops; resuming the batch resumes the paus
 succeeds when every item is done, skipped, cancelled or failed for good; while any item can still be retried
 (a passing failure, a host block, an interrupted run) it fails with ``batch_items_unfinished``, and resuming
 the batch retries exactly those items.
+
+Crash points (``YTT_CRASH_AT``): ``batch:item:<item_id>:<status>`` right after an item's state file is written.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ...source.politeness import HOST_BLOCK_CODES, HostLimiter, host_of
 from ...task_runtime.contracts import FINISHED_STATES, ArtifactRef, RunState
 from ...task_runtime.errors import StopRequested, YTTError
 from ...task_runtime.executor import Executor, Settled, Ticket
+from ...task_runtime.faults import crash_point
 from ...task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ...task_runtime.store import atomic_write_text
 from ..intent import parse_params
@@ -59,7 +62,7 @@ def make_executor(settings: Any, concurrency: int) -> Executor:
     if settings.batch.executor == "celery":
         from ...task_runtime.celery_executor import CeleryExecutor
 
-        return CeleryExecutor(settings.batch.broker_url)
+        return CeleryExecutor(settings.batch.broker_url, ITEM_FACTORY)
     from ...task_runtime.executor import LocalProcessExecutor
 
     return LocalProcessExecutor(concurrency, ITEM_FACTORY)
@@ -268,6 +271,7 @@ class Coordinator:
         updated = state.model_copy(update={"status": status, "updated_at": self.ctx.clock.now().isoformat(),
                                            **fields})
         self.states[state.item_id] = write_item(self.work_dir, updated, self.ctx.lease)
+        crash_point(f"batch:item:{state.item_id}:{status}")
         if status != "submitted":
             error = updated.error or {}
             self.ctx.emit("batch_item_settled", item_id=state.item_id, status=status, run_id=updated.run_id,

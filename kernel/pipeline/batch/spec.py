@@ -29,6 +29,7 @@ from .intent import BatchOptions, BatchParams, parse_batch_params
 from .items import ItemList, ItemState, count_statuses, read_items
 from .process import ProcessPhase, unblock_hosts
 from .states import STATES
+from .watch import WatchedFile
 
 BATCH_PIPELINE_NAME = "yt-transcript-batch"
 ACTIONS = ActionTable()
@@ -100,7 +101,7 @@ class BatchPipeline:
 
     @property
     def persisted_models(self) -> Sequence[type[BaseModel]]:
-        return (ItemList, ItemState, BatchIndex)
+        return (ItemList, ItemState, BatchIndex, WatchedFile)  # WatchedFile: the watch folder's state files
 
     def parse_params(self, raw: Mapping[str, Any], settings: Settings) -> BatchParams:
         return parse_batch_params(raw, settings)
