@@ -35,6 +35,15 @@ ITEM_HEADERS = ["item", "status", "run_id", "source / article"]
 
 
 # --------------------------------------------------------------------------- parser
+def detail_choices() -> list[str]:
+    """inspect's ``--detail`` values: a run's and a batch's."""
+    from kernel.pipeline import TranscriptPipeline
+    from kernel.pipeline.batch.spec import BatchPipeline
+    from kernel.task_runtime.views import detail_names
+
+    return list(dict.fromkeys([*detail_names(TranscriptPipeline()), *detail_names(BatchPipeline())]))
+
+
 def add_batch_options(run: argparse.ArgumentParser) -> None:
     """``run``'s batch options, from ``BatchOptions`` (names and help from the model)."""
     fields = BatchOptions.model_fields
@@ -170,7 +179,7 @@ def cmd_watch(session: Session) -> int:
     concurrency = args.concurrency or settings.batch.concurrency
     executor = make_executor(settings, concurrency)
     watcher = Watcher(folder, api, settings, options, executor, output_dir=output, concurrency=concurrency,
-                      events=args.events, log=lambda line: sys.stderr.write(line + "\n"))
+                      events=args.events, log=_log_line)
 
     def stop(signum: int, frame: object) -> None:
         sys.stderr.write("stopping: runs in flight pause at their next safe point; the next watch resumes them\n")
@@ -186,6 +195,11 @@ def cmd_watch(session: Session) -> int:
         executor.shutdown(wait=False)
     session.out.write("watch stopped: " + (describe_counts(counts) or "nothing processed") + "\n")
     return 0
+
+
+def _log_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def cmd_worker(session: Session) -> int:

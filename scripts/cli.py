@@ -44,12 +44,11 @@ from kernel.task_runtime.api import RuntimeApi
 from kernel.task_runtime.contracts import FINISHED_STATES, CommandEnvelope, Progress, RunState, RuntimeAction
 from kernel.task_runtime.drive import DRIVE_WAIT_SECONDS, RunFailed, RunStopped, drive
 from kernel.task_runtime.errors import InvalidInputError, YTTError
-from kernel.task_runtime.views import detail_names
 from scripts import batch_cli
 from scripts.words import cli_error, cli_next_step
 
 _PIPELINE = TranscriptPipeline()
-DETAILS = detail_names(_PIPELINE)
+DETAILS = batch_cli.detail_choices()  # the inspect details of runs and of batches
 ACTIONS = _PIPELINE.actions.names()
 ACTION_ARGUMENTS = _PIPELINE.actions.arguments()
 

@@ -15,8 +15,8 @@ Invariants:
 - ``Ticket.status()`` is ``queued``, ``running``, ``done`` or ``lost`` (the work can no longer report: its
   worker died); the caller resubmits lost work. ``running`` is reported only by executors that know a worker
   took the work (Celery with ``task_track_started``); a local pool reports ``queued`` until it is done.
-- Pool workers ignore SIGINT (the coordinator pauses runs at safe points instead) and write nothing to the
-  coordinator's stdout.
+- Pool workers ignore SIGINT (the coordinator pauses runs at safe points instead), write nothing to the
+  coordinator's stdout, and end when the coordinator dies (a SIGKILLed coordinator leaves no orphan working).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -142,8 +144,19 @@ def load_factory(spec: str) -> Callable[[], AdvancingRuntime]:
 _WORKER_API: AdvancingRuntime | None = None
 
 
-def _init_pool_worker(factory_spec: str) -> None:
+def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """End this pool worker when the coordinator that spawned it is gone (killed): its queue pipes never close,
+    so the worker would otherwise wait forever. A run it was advancing is left as a crash leaves it: its lease
+    holder is dead, and resuming takes the lease over and continues from the last committed phase."""
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def _init_pool_worker(factory_spec: str, parent_pid: int) -> None:
     global _WORKER_API
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="exit-with-parent", daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.dup2(2, 1)  # nothing a worker prints may reach the coordinator's stdout (a CLI result or the MCP wire)
     sys.stdout = sys.stderr
@@ -194,7 +207,7 @@ class LocalProcessExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_pool_worker, initargs=(self.factory_spec,),
+                initializer=_init_pool_worker, initargs=(self.factory_spec, os.getpid()),
             )
         return self._pool
 

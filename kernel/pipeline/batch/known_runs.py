@@ -3,9 +3,9 @@
 A run stands for an item when all three match:
 - **settings**: its intent, without ``source``, equals the item's (both as ``parse_params`` left them, so the
   same options spelled differently compare equal);
-- **source**: the same source string (URL or absolute path), or the same source id — for a local file its
-  content id (``kernel.source.local.local_source_id``: a changed file is new work), for a URL the listing's
-  video id on the same site — compared with the run's ``source.info``;
+- **source**: for a local file, the same absolute path and the same content id
+  (``kernel.source.local.local_source_id``, compared with the run's ``source.info``: a changed file is new work,
+  and a copy elsewhere is its own item); for a URL, the same URL, or the listing's video id on the same site;
 - **outputs**: it finished, and every file it published is still in its output folder.
 
 Any finished run qualifies, single or inside a batch (item runs are found through their ``.link`` files).
@@ -82,17 +82,17 @@ class KnownRuns:
                 manifest = run_dir.read_manifest()
                 if manifest.state not in FINISHED_STATES:
                     continue
-                if task.params.get("source") != item.source:
+                if item.kind == "file":
+                    # The same file, unchanged since: its path and its content id (a copy elsewhere is its own item).
                     info = _source_info(run_dir, manifest.artifacts)
-                    if info is None:
+                    content_id = content_id or local_source_id(Path(item.source))
+                    if task.params.get("source") != item.source or info is None or info.get("id") != content_id:
                         continue
-                    if item.kind == "file":
-                        content_id = content_id or local_source_id(Path(item.source))
-                        if info.get("id") != content_id:
-                            continue
-                    elif not (item.source_id and info.get("id") == item.source_id
-                              and _site(str(info.get("webpage_url") or task.params.get("source") or ""))
-                              == _site(item.source)):
+                elif task.params.get("source") != item.source:
+                    info = _source_info(run_dir, manifest.artifacts)
+                    if info is None or not (item.source_id and info.get("id") == item.source_id
+                                            and _site(str(info.get("webpage_url") or task.params.get("source") or ""))
+                                            == _site(item.source)):
                         continue
                 folder = Path(task.params.get("output_dir") or self._default_output_dir)
                 outputs = {name: str(folder / filename) for name, filename in manifest.outputs.items()}

@@ -20,7 +20,8 @@ succeeds when every item is done, skipped, cancelled or failed for good; while a
 (a passing failure, a host block, an interrupted run) it fails with ``batch_items_unfinished``, and resuming
 the batch retries exactly those items.
 
-Crash points (``YTT_CRASH_AT``): ``batch:item:<item_id>:<status>`` right after an item's state file is written.
+Crash points (``YTT_CRASH_AT``): ``batch:item:<item_id>:<status>`` right after an item's state file is written and its
+event recorded.
 """
 
 from __future__ import annotations
@@ -189,6 +190,8 @@ class Coordinator:
                                                    "host": host_of(spec.source), "host_blocked": True})
                 return None
         if state.run_id is None:
+            state = state.model_copy(update={"run_id": self._existing_run(spec)})
+        if state.run_id is None:
             raw = self.params.item_params(spec.source, output_dir=spec.output_dir)
             try:
                 validated = parse_params(raw, self.ctx.settings).model_dump(mode="json")
@@ -200,7 +203,7 @@ class Coordinator:
                 self._set(state, "skipped", reused_from=found.run_id, outputs=found.outputs)
                 return None
             try:
-                state.run_id = self._ensure_run(spec, raw)
+                state.run_id = self._create_run(spec, raw)
             except YTTError as exc:
                 self._set(state, "failed", error={**_error(exc), "permanent": exc.permanent})
                 return None
@@ -221,14 +224,19 @@ class Coordinator:
         self.ctx.emit("batch_item_submitted", item_id=spec.item_id, run_id=run_id, executor=self.executor.name)
         return self.executor.submit(run_id, retry_failed=True)
 
-    def _ensure_run(self, spec: ItemSpec, raw: dict[str, Any]) -> str:
+    def _existing_run(self, spec: ItemSpec) -> str | None:
+        """The item's run, when one was created before (a crash may have come before its state recorded it)."""
         path = item_run_dir(self.work_dir, spec.item_id)
-        if (path / ".runtime_task.json").is_file():
-            run_id = self.api.resolve(str(path)).read_task().run_id
-            link = self.ctx.settings.runs_dir / f"{run_id}.link"
-            if not link.is_file():  # the creation was interrupted after the task file, before its link
-                atomic_write_text(link, str(path) + "\n")
-            return str(run_id)
+        if not (path / ".runtime_task.json").is_file():
+            return None
+        run_id = str(self.api.resolve(str(path)).read_task().run_id)
+        link = self.ctx.settings.runs_dir / f"{run_id}.link"
+        if not link.is_file():  # the creation was interrupted after the task file, before its link
+            atomic_write_text(link, str(path) + "\n")
+        return run_id
+
+    def _create_run(self, spec: ItemSpec, raw: dict[str, Any]) -> str:
+        path = item_run_dir(self.work_dir, spec.item_id)
         if path.exists():
             shutil.rmtree(path)  # an interrupted creation left an incomplete folder
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -271,11 +279,11 @@ class Coordinator:
         updated = state.model_copy(update={"status": status, "updated_at": self.ctx.clock.now().isoformat(),
                                            **fields})
         self.states[state.item_id] = write_item(self.work_dir, updated, self.ctx.lease)
-        crash_point(f"batch:item:{state.item_id}:{status}")
         if status != "submitted":
             error = updated.error or {}
             self.ctx.emit("batch_item_settled", item_id=state.item_id, status=status, run_id=updated.run_id,
                           code=error.get("code"), reused_from=updated.reused_from)
+        crash_point(f"batch:item:{state.item_id}:{status}")
 
     # ------------------------------------------------------------------ stop, progress, result
     def _stop_if_requested(self) -> None:
