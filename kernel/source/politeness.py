@@ -8,6 +8,7 @@ workers on machines sharing the folder, a watch folder, single runs) therefore s
 Invariants:
 - ``acquire`` reserves the next free slot under the lock and sleeps outside it: two requests to one host start
   at least ``1 / rate`` seconds apart (stretched by up to ``jitter`` of that, at random), whoever sends them.
+  A back-off that begins while a caller sleeps makes it reserve again, after the back-off.
 - A 429 (``back_off``) pushes the next slot of that host past the server's ``Retry-After`` (or a default) for
   everybody, and doubles the gap (up to 8x) until ``SLOWDOWN_RECOVERY_SECONDS`` pass without another 429.
 - A bot check or sign-in wall (``block``) makes ``acquire`` refuse at once with the classified code and its
@@ -139,7 +140,8 @@ class HostLimiter:
 
     # ------------------------------------------------------------------ the three operations
     def acquire(self, url: str) -> float:
-        """Wait for the next free slot of ``url``'s host; returns the seconds waited.
+        """Wait for the next free slot of ``url``'s host; returns the seconds waited. A back-off that starts
+        while this caller waits for its slot (another process got a 429) pushes it past the back-off too.
 
         Raises:
             HostBlockedError: the host is blocked (bot check or sign-in wall); nothing may be sent.
@@ -147,23 +149,36 @@ class HostLimiter:
         host = host_of(url)
         if not host:
             return 0.0
-        with self._locked(host) as state:
-            now = self.clock()
-            self._raise_if_blocked(host, state, now)
-            slowdown = float(state.get("slowdown") or 1.0)
-            if slowdown > 1.0 and now - float(state.get("last_backoff_at") or 0.0) > SLOWDOWN_RECOVERY_SECONDS:
-                slowdown = max(1.0, slowdown / 2)
-                state["slowdown"] = slowdown
-                state["last_backoff_at"] = now
-            rate = rate_for(host, self.settings)
-            gap = 0.0 if rate is None else slowdown / rate * (1.0 + self.settings.network.rate_jitter * self.rng.random())
-            start = max(now, float(state.get("next_at") or 0.0), float(state.get("backoff_until") or 0.0))
-            state["next_at"] = start + gap
-            state["requests"] = int(state.get("requests") or 0) + 1
-        wait = start - now
-        if wait > 0:
+        waited = 0.0
+        backoffs_seen: int | None = None
+        while True:
+            with self._locked(host) as state:
+                now = self.clock()
+                self._raise_if_blocked(host, state, now)
+                backoffs = int(state.get("backoffs") or 0)
+                if backoffs_seen is not None and backoffs == backoffs_seen:
+                    return waited  # no back-off began while this caller waited: its slot stands
+                backoffs_seen = backoffs
+                start = self._reserve(host, state, now)
+            wait = start - now
+            if wait <= 0:
+                return waited
             self.sleep(wait)
-        return wait
+            waited += wait
+
+    def _reserve(self, host: str, state: dict[str, Any], now: float) -> float:
+        """Reserve the next slot of ``host`` (under its lock); returns when it starts."""
+        slowdown = float(state.get("slowdown") or 1.0)
+        if slowdown > 1.0 and now - float(state.get("last_backoff_at") or 0.0) > SLOWDOWN_RECOVERY_SECONDS:
+            slowdown = max(1.0, slowdown / 2)
+            state["slowdown"] = slowdown
+            state["last_backoff_at"] = now
+        rate = rate_for(host, self.settings)
+        gap = 0.0 if rate is None else slowdown / rate * (1.0 + self.settings.network.rate_jitter * self.rng.random())
+        start = max(now, float(state.get("next_at") or 0.0), float(state.get("backoff_until") or 0.0))
+        state["next_at"] = start + gap
+        state["requests"] = int(state.get("requests") or 0) + 1
+        return start
 
     def back_off(self, url: str, retry_after: float | None) -> None:
         """A 429 from ``url``'s host: every process waits past ``retry_after`` and sends more slowly for a while."""
