@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_a_playlist_of_ten_completes_with_requests_under_the_limit_and_one_share
     times = video_site.request_times
     assert len([t for t in times if t[2] == 429]) == 3
     arrivals = [t[0] for t in times]
-    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
     # Slots are reserved 1/RATE apart (plus jitter) by whichever process sends, so no second holds more than
     # RATE requests (arrival times carry a few ms of client-side noise, hence the small allowance)...
     per = int(RATE)
