@@ -96,6 +96,7 @@ class Watcher:
         self._dirty_lock = threading.Lock()
         self._seen: dict[Path, tuple[int, int, float]] = {}  # path -> size, mtime_ns, monotonic time first seen
         self._in_flight: dict[Path, tuple[Ticket, IO[str]]] = {}
+        self._retry_at: dict[Path, float] = {}  # failed files to look at again once their cooldown is over
         self.counts: dict[str, int] = {}
 
     # ------------------------------------------------------------------ control from outside
@@ -155,6 +156,7 @@ class Watcher:
                     self._full_scan()
                     next_scan = time.monotonic() + self.settings.batch.watch_rescan_seconds
                 self._take_dirty()
+                self._take_due_retries()
                 self._collect()
                 self._start_ready()
                 self.stop_event.wait(TICK_SECONDS)
@@ -204,6 +206,13 @@ class Watcher:
             dirty, self._dirty = self._dirty, set()
         for path in dirty:
             if self._wanted(path):
+                self._consider(path)
+
+    def _take_due_retries(self) -> None:
+        now = time.monotonic()
+        for path, due in list(self._retry_at.items()):
+            if due <= now:
+                del self._retry_at[path]
                 self._consider(path)
 
     def _consider(self, path: Path) -> None:
@@ -319,6 +328,9 @@ class Watcher:
         self._write_state(state.model_copy(update={"status": "failed" if final else "retry", "failures": failures,
                                                    "last_failure_at": self.now(), "error": error}))
         self._count("failed" if final else "retry")
+        if not final:
+            self._retry_at[self.folder / state.path] = time.monotonic() + \
+                self.settings.batch.watch_failure_cooldown_seconds
         limit = self.settings.batch.watch_max_failures
         self.log(f"{'failed for good' if final else 'failed'} ({failures}/{limit}): {state.path}: "
                  f"{error.get('code')}: {str(error.get('message') or '')[:200]}")
