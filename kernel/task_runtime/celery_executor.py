@@ -1,6 +1,6 @@
 """The optional Celery executor: several machines that share the runs folder advance a fan-out's runs.
 
-Install it with ``pip install yt-transcript[celery]``; the broker and result backend is one Redis URL. Each
+Install it with the package's ``celery`` extra; the broker and result backend is one Redis URL. Each
 task is ``advance_until_settled(run_id)`` in a worker process, over the runtime that worker builds with the
 task's factory (``"module:function"``). Tasks are acknowledged late and requeued when their worker is lost,
 and the coordinator submits again work whose worker died without the broker noticing; both are safe because

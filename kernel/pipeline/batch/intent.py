@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ...config import Settings, is_within_allowed_roots
 from ...source.listing import is_collection_url, normalize_date
+from ...source.local import is_media_file
 from ...source.urls import is_url, validate_source_url
 from ...task_runtime.errors import InvalidInputError, PathNotAllowedError
 from ..intent import CliSpelling, TranscriptParams, invalid_option, parse_params
@@ -149,6 +150,10 @@ def check_source(source: str, settings: Settings) -> str:
     if not path.exists():
         raise InvalidInputError(f"source {source} does not exist", code="media_not_found",
                                 hint="check the path; relative paths are taken from the current directory",
+                                details={"field": "source"})
+    if path.is_dir() and not any(is_media_file(p) for p in path.rglob("*")):
+        raise InvalidInputError(f"folder {source} holds no media file", code="folder_has_no_media",
+                                hint="pass a folder with video or audio files (subfolders are searched too)",
                                 details={"field": "source"})
     return str(path.resolve())
 

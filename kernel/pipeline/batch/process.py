@@ -324,7 +324,7 @@ class Coordinator:
                 f"{len(unfinished)} of {len(self.states)} items are not done ("
                 + ", ".join(f"{n} {status}" for status, n in counts.items()) + ")"
                 + (f"; first: {first.get('code')}: {str(first.get('message') or '')[:200]}" if first else ""),
-                hint=(f"{hint}; then {{resume}}" if hint else "{resume} retries them"),
+                hint=hint or "{resume} retries them",
                 details={"counts": counts, "unfinished": [
                     {"item_id": s.item_id, "run_id": s.run_id, "status": s.status, "code": (s.error or {}).get("code")}
                     for s in unfinished[:10]]},
