@@ -3,7 +3,7 @@
     yt-transcript run SOURCE [SOURCE...] [--limit N] [--since DATE] [--match TEXT] [--force] [--concurrency N]
     yt-transcript runs                      batches with their item counts (their items are listed by inspect)
     yt-transcript inspect BATCH --detail items
-    yt-transcript watch DIR [--output-dir OUT] [--concurrency N] [--no-events]
+    yt-transcript watch DIR [--output-dir OUT] [--mode M] [--target-language L] [--llm W] [--concurrency N] [--no-events]
     yt-transcript worker [--concurrency N]  a Celery worker (pip install yt-transcript[celery]; YTT_BROKER_URL)
 
 A ``run`` with several sources, a folder, ``@list.txt``, a playlist or channel URL, or a batch option creates
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from kernel.pipeline.batch.intent import BATCH_FIELDS, BatchOptions, is_batch_request
 from kernel.pipeline.batch.items import ITEM_RUNS_DIR
 from kernel.pipeline.batch.spec import BATCH_PIPELINE_NAME
-from kernel.pipeline.intent import intent_fields
+from kernel.pipeline.intent import TranscriptParams, intent_fields, literal_values
 from kernel.task_runtime.contracts import CommandEnvelope
 from kernel.task_runtime.errors import InvalidInputError
 
@@ -62,6 +62,10 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     watch.add_argument("folder", metavar="DIR", help="the folder to watch (subfolders too)")
     watch.add_argument("--output-dir", metavar="OUT", help="folder for the outputs (default: the settings')")
     watch.add_argument("--concurrency", type=int, metavar="N", help=BatchOptions.model_fields["concurrency"].description)
+    intent = TranscriptParams.model_fields
+    watch.add_argument("--mode", choices=literal_values(intent["mode"].annotation), help=intent["mode"].description)
+    watch.add_argument("--target-language", metavar="LANG", help=intent["target_language"].description)
+    watch.add_argument("--llm", choices=literal_values(intent["llm"].annotation), help=intent["llm"].description)
     watch.add_argument("--no-events", dest="events", action="store_false",
                        help="find new files by rescanning only (for network folders that report no changes)")
     worker = add("worker", "start a Celery worker that advances batch items (needs yt-transcript[celery] and "
@@ -162,8 +166,10 @@ def item_lines(envelope: CommandEnvelope) -> list[str]:
 
 # --------------------------------------------------------------------------- watch / worker
 def cmd_watch(session: Session) -> int:
+    from kernel.pipeline.batch.intent import OPTIONS_PROBE_SOURCE
     from kernel.pipeline.batch.process import make_executor
     from kernel.pipeline.batch.watch import Watcher
+    from kernel.pipeline.intent import parse_params
 
     args = session.args
     folder = Path(args.folder).expanduser()
@@ -172,9 +178,11 @@ def cmd_watch(session: Session) -> int:
                                 hint="pass the folder to watch", details={"field": "folder"})
     api = session.api
     settings = api.settings
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {name: getattr(args, name) for name in ("mode", "target_language", "llm")
+                               if getattr(args, name) is not None}
     if args.output_dir:
         options["output_dir"] = args.output_dir
+    parse_params({**options, "source": OPTIONS_PROBE_SOURCE}, settings)  # bad options: refused now, not per file
     output = Path(args.output_dir).expanduser() if args.output_dir else None
     concurrency = args.concurrency or settings.batch.concurrency
     executor = make_executor(settings, concurrency)

@@ -128,3 +128,31 @@ def test_scan_now_finds_a_file_no_event_reported(tmp_path: Path, watch: Callable
     watcher.send_signal(signal.SIGINT)
     watcher.communicate(timeout=90)
     assert watcher.returncode == 0
+
+
+def test_a_file_whose_outputs_exist_or_that_has_a_subtitle_in_the_target_language_is_skipped_and_says_so(
+        tmp_path: Path, watch: Callable[..., subprocess.Popen[str]]) -> None:
+    inbox, german_inbox = tmp_path / "inbox", tmp_path / "german-inbox"
+    for folder, name in ((inbox, "done"), (german_inbox, "german")):
+        folder.mkdir()
+        shutil.copyfile(SIDECAR, folder / f"{name}.en.vtt")
+        shutil.copyfile(TONE, folder / f"{name}.m4a")
+    (german_inbox / "german.de.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nHallo.\n", encoding="utf-8")
+    first = subprocess.run([sys.executable, "-m", "scripts.cli", "run", str(inbox / "done.m4a"), "--output-dir",
+                            str(tmp_path / "out")], cwd=tmp_path, env=environment(tmp_path / "home"),
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    watcher = watch(inbox)
+    done = wait_for(lambda: (s := file_state(inbox, "done.m4a")) and s["status"] == "skipped" and s)
+    assert "outputs exist" in done["reason"]
+    watcher.send_signal(signal.SIGTERM)
+    _, err = watcher.communicate(timeout=90)
+    assert "skipped: done.m4a: its outputs exist" in err
+    assert len(runs_for(tmp_path / "home", inbox / "done.m4a")) == 1
+
+    translating = watch(german_inbox, "--mode", "translate", "--target-language", "de", "--llm", "agent")
+    german = wait_for(lambda: (s := file_state(german_inbox, "german.m4a")) and s["status"] == "skipped" and s)
+    assert "subtitle in de" in german["reason"]
+    assert runs_for(tmp_path / "home", german_inbox / "german.m4a") == []
+    translating.send_signal(signal.SIGTERM)
+    translating.communicate(timeout=90)
