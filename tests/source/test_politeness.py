@@ -11,6 +11,10 @@ import pytest
 
 from kernel.config import load_settings
 from kernel.source.politeness import HostBlockedError, HostLimiter, rate_for
+from tests.source import site as local_site
+from tests.source.site import Site
+
+site, site_root = local_site.site, local_site.site_root
 
 
 class FakeTime:
@@ -79,3 +83,21 @@ def test_youtube_is_slower_by_default_and_loopback_is_not_limited(tmp_path: Path
     assert rate_for("rr3---sn-abc.googlevideo.com", settings) == 2.0
     assert rate_for("example.org", settings) == settings.network.requests_per_second
     assert rate_for("127.0.0.1", settings) is None
+
+
+def test_yt_dlp_sends_nothing_to_a_blocked_host_and_a_429_reaches_the_shared_schedule(
+        tmp_path: Path, site: Site) -> None:
+    from kernel.source.ytdlp import RetryPolicy, discover
+
+    settings = load_settings({"YTT_HOME": str(tmp_path / "home")}, cwd=tmp_path)
+    hosts = HostLimiter.for_settings(settings)
+    site.fail("/page-with-tracks.html", 429, times=1, headers={"Retry-After": "0"})
+    discover(site.url("page-with-tracks.html"), settings, retry=RetryPolicy(sleep=lambda seconds: None))
+    assert hosts.state("127.0.0.1")["backoffs"] == 1  # the 429 slowed every process going there
+
+    hosts.block(site.url("page-no-subs.html"), "bot_check", "confirm you are not a bot", "use cookies")
+    sent = len(site.requests)
+    with pytest.raises(HostBlockedError) as blocked:
+        discover(site.url("page-no-subs.html"), settings)
+    assert blocked.value.code == "bot_check"
+    assert len(site.requests) == sent
