@@ -18,6 +18,7 @@ from ...config import Settings
 from ...source.politeness import HostLimiter
 from ...task_runtime.actions import ActionTable
 from ...task_runtime.contracts import Manifest
+from ...task_runtime.errors import InvalidInputError
 from ...task_runtime.lease import Lease
 from ...task_runtime.phases import Phase
 from ...task_runtime.pipeline_spec import DetailPage, QualityVerdict
@@ -42,9 +43,12 @@ def item_list(run_dir: RunDir, manifest: Manifest) -> ItemList | None:
     return read_model(run_dir.path / ref.path, ItemList)
 
 
-def items_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int) -> dict[str, Any]:
+def items_page(run_dir: RunDir, manifest: Manifest, *, cursor: int, limit: int,
+               name: str | None = None) -> dict[str, Any]:
     """inspect detail ``items``: one page of items with their status, run id (the six tools accept it) and
-    article."""
+    article. It shows one thing only, so ``name`` is refused."""
+    if name is not None:
+        raise InvalidInputError("the items detail takes no name", code="invalid_option", details={"field": "name"})
     listing = item_list(run_dir, manifest)
     specs = listing.items if listing is not None else []
     page = specs[cursor: cursor + limit]
@@ -125,6 +129,9 @@ class BatchPipeline:
             return {}
         return {"items": count_statuses(states.values()), "items_total": len(states)}
 
+    def notices(self, manifest: Manifest) -> list[str]:
+        return []
+
     def progress_counts(self, facts: Mapping[str, Any]) -> dict[str, int]:
         items = facts.get("items")
         return {f"items_{status}": int(n) for status, n in items.items()} if isinstance(items, dict) else {}
@@ -151,6 +158,15 @@ class BatchPipeline:
 
     def publish(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> dict[str, str]:
         return publish_index(run_dir.path, manifest, params.output_path(settings))
+
+    def restore_outputs(self, run_dir: RunDir, manifest: Manifest, params: Any, settings: Any) -> list[str]:
+        """A finished batch whose index files are gone: write them again (the index is the batch's output)."""
+        base = params.output_path(settings)
+        missing = [name for name in manifest.outputs.values() if not (base / name).is_file()]
+        if not missing:
+            return []
+        publish_index(run_dir.path, manifest, base)
+        return [f"published again: {name}" for name in missing]
 
     def output_paths(self, params: Any, settings: Any, manifest: Manifest) -> dict[str, str]:
         base = params.output_path(settings)
