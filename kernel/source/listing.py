@@ -101,7 +101,7 @@ def list_collection(url: str, settings: Settings, *, limit: int | None = None, s
         InvalidURLError: the URL is not an allowed http(s) URL.
         DownloadError: yt-dlp could not read the listing (classified code, e.g. ``bot_check``, ``rate_limited``).
     """
-    from .ytdlp import _base_options, _run_listing
+    from .ytdlp import _base_options, _limiter, _run_listing
 
     url = validate_source_url(url)
     options = {**_base_options(settings), "noplaylist": False, "extract_flat": "in_playlist", "skip_download": True,
@@ -109,10 +109,13 @@ def list_collection(url: str, settings: Settings, *, limit: int | None = None, s
     if since:
         options["extractor_args"] = {"youtubetab": {"approximate_date": [""]}}
 
-    def read() -> Listing:
-        return _run_listing(url, options, settings, lambda info: _collect(url, info, limit, since, match))
+    policy = retry or RetryPolicy()
+    limiter = _limiter(settings, policy)
 
-    return _with_retries(read, retry or RetryPolicy())
+    def read() -> Listing:
+        return _run_listing(url, options, settings, lambda info: _collect(url, info, limit, since, match), limiter)
+
+    return _with_retries(read, policy)
 
 
 def _collect(url: str, info: Mapping[str, Any], limit: int | None, since: str | None, match: str | None) -> Listing:

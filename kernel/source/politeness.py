@@ -10,7 +10,8 @@ Invariants:
   at least ``1 / rate`` seconds apart (stretched by up to ``jitter`` of that, at random), whoever sends them.
   A back-off that begins while a caller sleeps makes it reserve again, after the back-off.
 - A 429 (``back_off``) pushes the next slot of that host past the server's ``Retry-After`` (or a default) for
-  everybody, and doubles the gap (up to 8x) until ``SLOWDOWN_RECOVERY_SECONDS`` pass without another 429.
+  everybody else (the caller that got it waits with its own retry policy), and doubles the gap (up to 8x) until
+  ``SLOWDOWN_RECOVERY_SECONDS`` pass without another 429.
 - A bot check or sign-in wall (``block``) makes ``acquire`` refuse at once with the classified code and its
   advice, without sending anything, until ``host_block_minutes`` pass or the network identity (cookies,
   proxy) changes, or ``unblock`` is called (resuming a batch does).
@@ -26,6 +27,7 @@ import json
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +100,9 @@ class HostLimiter:
 
     def __init__(self, folder: Path, settings: Settings, *, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+        # One limiter per operation (say, a discovery and its retries): a back-off it caused is waited out by
+        # its own retry policy (which honours the Retry-After), so it does not wait for it twice.
+        self.token = uuid.uuid4().hex
         self.folder = folder
         self.settings = settings
         self.clock = clock
@@ -155,9 +160,9 @@ class HostLimiter:
             with self._locked(host) as state:
                 now = self.clock()
                 self._raise_if_blocked(host, state, now)
-                backoffs = int(state.get("backoffs") or 0)
+                backoffs = int(state.get("backoffs") or 0) if state.get("backoff_owner") != self.token else 0
                 if backoffs_seen is not None and backoffs == backoffs_seen:
-                    return waited  # no back-off began while this caller waited: its slot stands
+                    return waited  # no back-off by another caller began while this one waited: its slot stands
                 backoffs_seen = backoffs
                 start = self._reserve(host, state, now)
             wait = start - now
@@ -175,7 +180,8 @@ class HostLimiter:
             state["last_backoff_at"] = now
         rate = rate_for(host, self.settings)
         gap = 0.0 if rate is None else slowdown / rate * (1.0 + self.settings.network.rate_jitter * self.rng.random())
-        start = max(now, float(state.get("next_at") or 0.0), float(state.get("backoff_until") or 0.0))
+        backoff_until = float(state.get("backoff_until") or 0.0) if state.get("backoff_owner") != self.token else 0.0
+        start = max(now, float(state.get("next_at") or 0.0), backoff_until)
         state["next_at"] = start + gap
         state["requests"] = int(state.get("requests") or 0) + 1
         return start
@@ -192,6 +198,7 @@ class HostLimiter:
             state["slowdown"] = min(MAX_SLOWDOWN, float(state.get("slowdown") or 1.0) * 2)
             state["last_backoff_at"] = now
             state["backoffs"] = int(state.get("backoffs") or 0) + 1
+            state["backoff_owner"] = self.token
 
     def block(self, url: str, code: str, message: str, hint: str | None) -> None:
         """A bot check or sign-in wall from ``url``'s host: stop requests to it (see the module invariants)."""
@@ -201,6 +208,14 @@ class HostLimiter:
         with self._locked(host) as state:
             state["blocked"] = {"code": code, "message": message[:500], "hint": hint, "at": self.clock(),
                                 "identity": network_identity(self.settings)}
+
+    def clear_backoff(self, host: str) -> bool:
+        """Forget a back-off of ``host`` (its Retry-After is known to be over); returns whether there was one."""
+        with self._locked(host) as state:
+            had = float(state.get("backoff_until") or 0.0) > self.clock()
+            state.pop("backoff_until", None)
+            state["slowdown"] = 1.0
+            return had
 
     def unblock(self, host: str) -> bool:
         """Lift a block of ``host``; returns whether there was one."""

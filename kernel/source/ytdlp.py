@@ -185,17 +185,27 @@ class PoliteYoutubeDL(yt_dlp.YoutubeDL):
             raise
 
 
-def _ydl(options: dict[str, Any], settings: Settings) -> PoliteYoutubeDL:
-    return PoliteYoutubeDL(options, HostLimiter.for_settings(settings))
+def _limiter(settings: Settings, policy: RetryPolicy | None = None) -> HostLimiter:
+    """The host schedule for one operation and its retries; it waits for slots with the retry policy's sleep
+    (a phase's ends on pause or cancel)."""
+    limiter = HostLimiter.for_settings(settings)
+    if policy is not None:
+        limiter.sleep = policy.sleep
+    return limiter
+
+
+def _ydl(options: dict[str, Any], settings: Settings, limiter: HostLimiter | None = None) -> PoliteYoutubeDL:
+    return PoliteYoutubeDL(options, limiter or HostLimiter.for_settings(settings))
 
 
 def _run_ytdlp(url: str, options: dict[str, Any], settings: Settings, *, download: bool,
-               scrub: list[str] | None = None, warnings: list[str] | None = None) -> dict[str, Any]:
+               scrub: list[str] | None = None, warnings: list[str] | None = None,
+               limiter: HostLimiter | None = None) -> dict[str, Any]:
     """One ``extract_info`` call; yt-dlp failures become classified ``DownloadError``s. The call's yt-dlp
     warnings are added to ``warnings`` when it succeeds."""
     bridge = _LoggingBridge()
     try:
-        with _ydl({**options, "logger": bridge}, settings) as ydl:  # a copy: yt-dlp mutates its params
+        with _ydl({**options, "logger": bridge}, settings, limiter) as ydl:  # a copy: yt-dlp mutates its params
             info = ydl.extract_info(url, download=download)
             if warnings is not None:
                 warnings += bridge.warnings
@@ -206,13 +216,14 @@ def _run_ytdlp(url: str, options: dict[str, Any], settings: Settings, *, downloa
         raise error from exc
 
 
-def _run_listing(url: str, options: dict[str, Any], settings: Settings, consume: Callable[[dict[str, Any]], T]) -> T:
+def _run_listing(url: str, options: dict[str, Any], settings: Settings, consume: Callable[[dict[str, Any]], T],
+                 limiter: HostLimiter | None = None) -> T:
     """Read a collection without resolving its entries and hand the raw result to ``consume`` while yt-dlp is
     still open (a lazy listing fetches its further pages as ``consume`` reads them). A redirect to another
     listing (a channel's videos tab) is followed, at most three times."""
     bridge = _LoggingBridge()
     try:
-        with _ydl({**options, "logger": bridge}, settings) as ydl:
+        with _ydl({**options, "logger": bridge}, settings, limiter) as ydl:
             target = url
             for _ in range(4):
                 info = ydl.extract_info(target, download=False, process=False)
@@ -235,11 +246,11 @@ def _note_block(url: str, error: DownloadError, settings: Settings) -> None:
         HostLimiter.for_settings(settings).block(url, error.code, error.message, error.hint)
 
 
-def _fetch_bytes(url: str, settings: Settings) -> bytes:
+def _fetch_bytes(url: str, settings: Settings, limiter: HostLimiter | None = None) -> bytes:
     """GET ``url`` through yt-dlp's networking (same proxy, cookies and timeouts as extraction)."""
     bridge = _LoggingBridge()
     try:
-        with _ydl({**_base_options(settings), "logger": bridge}, settings) as ydl:
+        with _ydl({**_base_options(settings), "logger": bridge}, settings, limiter) as ydl:
             response = ydl.urlopen(url)
             try:
                 return bytes(response.read())
@@ -279,8 +290,10 @@ def discover(url: str, settings: Settings, *, retry: RetryPolicy | None = None) 
     url = validate_source_url(url)
     options = {**_base_options(settings), "skip_download": True, "format": "bestaudio/best"}
     warnings: list[str] = []
-    info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=False, warnings=warnings),
-                         retry or RetryPolicy())
+    policy = retry or RetryPolicy()
+    limiter = _limiter(settings, policy)
+    info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=False, warnings=warnings,
+                                            limiter=limiter), policy)
     if info.get("_type") in ("playlist", "multi_video") or info.get("entries") is not None:
         count = len(info.get("entries") or [])
         raise DownloadError(f"{url} is a playlist of {count} entries, not a single video", code="unsupported_url",
@@ -353,6 +366,8 @@ def download_subtitles(url: str, track: SubtitleTrack, dest_dir: Path, settings:
             ``subtitles_empty``); or the track is no longer listed (``no_subtitles``).
     """
     url = validate_source_url(url)
+    policy = retry or RetryPolicy()
+    limiter = _limiter(settings, policy)
     dest_dir.mkdir(parents=True, exist_ok=True)
     tag = _file_tag(track)
     existing = _complete_file(dest_dir, f"subtitles.{tag}.*")
@@ -375,14 +390,14 @@ def download_subtitles(url: str, track: SubtitleTrack, dest_dir: Path, settings:
         }
         def attempt() -> dict[str, Any]:
             try:
-                return _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)])
+                return _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)], limiter=limiter)
             except DownloadError as exc:
                 blocked = subtitle_failure(exc, track.url)
                 if blocked is exc:
                     raise
                 raise blocked from exc
 
-        info = _with_retries(attempt, retry or RetryPolicy())
+        info = _with_retries(attempt, policy)
         requested = info.get("requested_subtitles") or {}
         for key in keys:
             entry = requested.get(key)
@@ -407,17 +422,19 @@ def _download_unnamed_track(page_url: str, track: SubtitleTrack, target: Path, s
                             hint="run discovery again, or choose speech recognition (route 'asr')",
                             details={"url": page_url})
     track_url = validate_source_url(track.url)
+    policy = retry or RetryPolicy()
+    limiter = _limiter(settings, policy)
 
     def attempt() -> bytes:
         try:
-            return _fetch_bytes(track_url, settings)
+            return _fetch_bytes(track_url, settings, limiter)
         except DownloadError as exc:
             blocked = subtitle_failure(exc, track_url, fetched_directly=True)
             if blocked is exc:
                 raise
             raise blocked from exc
 
-    data = _with_retries(attempt, retry or RetryPolicy())
+    data = _with_retries(attempt, policy)
     if not data.strip():
         raise empty_subtitle_error(page_url, track_url)
     atomic_write_bytes(target, data)
@@ -455,8 +472,10 @@ def download_audio(url: str, dest_dir: Path, settings: Settings, *, progress: Ca
     }
     media = _finished_media(work)
     if media is None:
-        _with_retries(lambda: _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)]),
-                      retry or RetryPolicy())
+        policy = retry or RetryPolicy()
+        limiter = _limiter(settings, policy)
+        _with_retries(lambda: _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)],
+                                         limiter=limiter), policy)
         media = _finished_media(work)
     if media is None:
         raise DownloadError(f"yt-dlp reported success for {url} but produced no media file",
