@@ -1,7 +1,8 @@
 """Run every benchmark (``benchmarks/*.py``) in turn and print one JSON document with their figures.
 
 Benchmarks measure speed; tests never do. Each benchmark also runs on its own:
-``python -m benchmarks.subtitles``, ``python -m benchmarks.asr``, ``python -m benchmarks.long_text``.
+``python -m benchmarks.subtitles``, ``python -m benchmarks.asr``, ``python -m benchmarks.long_text``,
+``python -m benchmarks.batch``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["subtitles", "asr", "long_text"]
+BENCHMARKS = ["subtitles", "asr", "long_text", "batch"]
 
 
 def main() -> int:

@@ -19,6 +19,11 @@ Environment variables:
                             binary of the ``deno`` package), ``deno``, ``node``, ``bun`` or ``quickjs``
     YTT_JS_RUNTIME_PATH     that runtime's executable (default: yt-dlp looks for it)
     YTT_PREFERRED_LANGUAGES comma-separated language codes, most preferred first
+    YTT_REQUESTS_PER_SECOND requests per second to one host (network.requests_per_second; YouTube has its own,
+                            lower default in network.host_rate_limits)
+    YTT_CONCURRENCY         items of a batch processed at once (batch.concurrency; default from the machine)
+    YTT_EXECUTOR            how batch items run: ``local`` (a process pool, default) or ``celery``
+    YTT_BROKER_URL          the Celery broker (and result backend), e.g. ``redis://host:6379/0``
 """
 
 from __future__ import annotations
@@ -98,12 +103,40 @@ class DeepgramSettings(_Section):
     max_part_seconds: float = Field(default=1800.0, gt=10)
 
 
+# YouTube flags addresses that fetch many pages fast (bot checks, IP bans after long playlists): one request
+# every two seconds to its pages by default; its media servers tolerate more.
+DEFAULT_HOST_RATE_LIMITS: dict[str, float] = {"youtube.com": 0.5, "youtu.be": 0.5, "googlevideo.com": 2.0}
+
+
 class NetworkSettings(_Section):
     proxy: str | None = None
     cookies_file: str | None = None
     # yt-dlp's --cookies-from-browser value: BROWSER[+KEYRING][:PROFILE][::CONTAINER], e.g. "firefox"
     cookies_from_browser: str | None = None
     socket_timeout: float = Field(default=30.0, gt=0)
+    # Politeness: requests per second to one host, shared by every process of this YTT_HOME (see
+    # kernel.source.politeness). A host matches a key of host_rate_limits when it is that domain or a subdomain.
+    requests_per_second: float = Field(default=2.0, gt=0, le=100)
+    host_rate_limits: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_HOST_RATE_LIMITS))
+    rate_jitter: float = Field(default=0.3, ge=0, le=2)  # each gap is stretched by up to this fraction, at random
+    host_block_minutes: float = Field(default=60.0, gt=0)  # how long a bot check stops requests to a host
+
+
+def default_concurrency() -> int:
+    """Items of a batch processed at once by default: one per core, at most 4 (each item may run ASR)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class BatchSettings(_Section):
+    """How batches run their items (``kernel.pipeline.batch``) and how the watch folder behaves."""
+
+    concurrency: int = Field(default_factory=default_concurrency, ge=1, le=64)
+    executor: Literal["local", "celery"] = "local"
+    broker_url: str | None = None  # the Celery broker and result backend (redis://...)
+    watch_stable_seconds: float = Field(default=5.0, ge=0)  # size and mtime unchanged this long: the file is complete
+    watch_rescan_seconds: float = Field(default=60.0, gt=0)  # periodic rescan, in case filesystem events are lost
+    watch_max_failures: int = Field(default=3, ge=1)  # then the file is marked failed and left alone
+    watch_failure_cooldown_seconds: float = Field(default=300.0, ge=0)  # wait before retrying a failed file
 
 
 JS_RUNTIMES = ("deno", "node", "bun", "quickjs")  # the runtimes yt-dlp can run its challenge solver with
@@ -137,6 +170,7 @@ class Settings(_Section):
     deepgram: DeepgramSettings = Field(default_factory=DeepgramSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     ytdlp: YtdlpSettings = Field(default_factory=YtdlpSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
 
     @property
     def runs_dir(self) -> Path:
@@ -173,6 +207,8 @@ class Settings(_Section):
                 data[section][key] = Path(data[section][key]).name
         if data["network"].get("proxy"):
             data["network"]["proxy"] = _without_credentials(data["network"]["proxy"])
+        if data["batch"].get("broker_url"):
+            data["batch"]["broker_url"] = _without_credentials(data["batch"]["broker_url"])
         return data
 
 
@@ -198,6 +234,10 @@ ENV_VARIABLES: list[tuple[str, str | None, str]] = [
         ("YTT_COOKIES_FROM_BROWSER", "network", "cookies_from_browser"),
         ("YTT_JS_RUNTIME", "ytdlp", "js_runtime"),
         ("YTT_JS_RUNTIME_PATH", "ytdlp", "js_runtime_path"),
+        ("YTT_REQUESTS_PER_SECOND", "network", "requests_per_second"),
+        ("YTT_CONCURRENCY", "batch", "concurrency"),
+        ("YTT_EXECUTOR", "batch", "executor"),
+        ("YTT_BROKER_URL", "batch", "broker_url"),
 ]
 
 

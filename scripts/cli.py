@@ -45,11 +45,11 @@ from kernel.task_runtime.api import RuntimeApi
 from kernel.task_runtime.contracts import FINISHED_STATES, CommandEnvelope, Progress, RunState, RuntimeAction
 from kernel.task_runtime.drive import DRIVE_WAIT_SECONDS, RunFailed, RunStopped, drive
 from kernel.task_runtime.errors import InvalidInputError, YTTError
-from kernel.task_runtime.views import detail_names
+from scripts import batch_cli
 from scripts.words import cli_error, cli_next_step, cli_text
 
 _PIPELINE = TranscriptPipeline()
-DETAILS = detail_names(_PIPELINE)
+DETAILS = batch_cli.detail_choices()  # the inspect details of runs and of batches
 ACTIONS = _PIPELINE.actions.names()
 ACTION_ARGUMENTS = _PIPELINE.actions.arguments()
 
@@ -268,6 +268,8 @@ def format_envelope(envelope: CommandEnvelope) -> str:
             for c in chunks
         ]
         lines += ["", _table(rows, ["chunk", "status", "attempts", "violations"]) if rows else "no chunks yet"]
+    elif detail == "items":
+        lines += batch_cli.item_lines(envelope)
     elif detail == "telemetry":
         for event in envelope.data.get("events") or []:
             extra = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("ts", "run_id", "event"))
@@ -319,7 +321,7 @@ class Session:
                 sys.stderr.write(f"{name}: {path}\n")
         if envelope.state == RunState.COMPLETED_DEGRADED:
             sys.stderr.write("done (degraded quality accepted)\n")
-        self.out.write((outputs.get("markdown") or envelope.work_dir) + "\n")
+        self.out.write((outputs.get("markdown") or outputs.get("index") or envelope.work_dir) + "\n")
         return 0
 
 
@@ -337,6 +339,9 @@ class Session:
 
 def cmd_run(session: Session) -> int:
     args = session.args
+    batch = batch_cli.batch_request(args)
+    if batch is not None:
+        return batch_cli.cmd_run_batch(session, batch)
     raw = {name: getattr(args, name) for name in intent_fields() if getattr(args, name, None) is not None}
     created = session.api.create_run(raw, work_dir=args.work_dir)
     session.run_id = created.run_id
@@ -514,19 +519,22 @@ def cmd_config(session: Session) -> int:
 
 
 def cmd_runs(session: Session) -> int:
+    """Runs and batches (with item counts), damaged ones with the file at fault; a batch's own item runs
+    are left to ``inspect BATCH --detail items``."""
     if getattr(session.args, "runs_command", None) == "prune":
         return cmd_prune(session)
-    runs = session.api.list_runs()
+    runs = batch_cli.runs_with_batches(session.api)
     if session.as_json:
         _json_line(session.out, {"runs": runs})
     elif not runs:
         session.out.write("no runs yet (yt-transcript run SOURCE starts one)\n")
     else:
-        rows = [[r["run_id"], r["state"], str(r.get("created_at") or "")[:19],
-                 str(r.get("source") or "") if r["state"] != "damaged" else
+        rows = [[r["run_id"], r["kind"], r["state"], batch_cli.describe_counts(r.get("items")),
+                 str(r.get("created_at") or "")[:19],
+                 str(r.get("source") or "")[:80] if r["state"] != "damaged" else
                  f"{r['damaged'].get('file', '')} {r['damaged'].get('pointer', '')}: {r['damaged']['code']}"]
                 for r in runs]
-        session.out.write(_table(rows, ["run_id", "state", "created", "source"]) + "\n")
+        session.out.write(_table(rows, ["run_id", "kind", "state", "items", "created", "source"]) + "\n")
     return 0
 
 
@@ -544,6 +552,8 @@ COMMANDS: dict[str, Callable[[Session], int]] = {
     "cancel": cmd_control,
     "inspect": cmd_inspect,
     "runs": cmd_runs,
+    "watch": batch_cli.cmd_watch,
+    "worker": batch_cli.cmd_worker,
 }
 
 
@@ -565,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = add("run", "create a run and drive it to completion", run_arg=False)
     add_intent_options(run, TranscriptParams)
+    batch_cli.add_batch_options(run)
     run.add_argument("--work-dir", metavar="DIR", help="an empty folder for the run's state")
     run.add_argument("--accept-degraded", action="store_true", help="finalize even when the quality gate is "
                      "degraded (the degraded parts are listed in the quality report); without it the run stops "
@@ -603,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("cancel", "cancel a run for good")
     finalize_cmd = add("finalize", "assemble and publish the outputs of a run at the quality gate")
     finalize_cmd.add_argument("--accept-degraded", action="store_true", help="accept a degraded quality gate")
+    batch_cli.add_commands(add)
     return parser
 
 

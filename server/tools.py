@@ -180,7 +180,10 @@ CREATE_RUN = """Start a transcript run: validate the intent and create the run's
 or transcription yet. Call it once per video, then drive the run with advance-run.
 
 source is a video URL (YouTube or any site yt-dlp supports) or a local media file path inside the allowed
-roots. mode: clean (default; the spoken language, cleaned up), translate (needs target_language and an
+roots. A playlist or channel URL, a folder, several sources (sources) or any batch option (limit, since,
+match, force, concurrency) create a batch: one run per item, advanced in the background by advance-run on the
+batch; inspect-run(detail='items') pages its items with their own run_ids; finalize-run returns its outputs
+index. mode: clean (default; the spoken language, cleaned up), translate (needs target_language and an
 LLM), bilingual (each paragraph followed by its translation). Returns run_id (pass it to every other
 tool), work_dir, state and allowed_actions. Bad input comes back as a tool error naming the field."""
 
@@ -221,7 +224,12 @@ def _create_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
         "work_dir", inspect.Parameter.KEYWORD_ONLY, default=None,
         annotation=Annotated[str | None, Field(description="an empty folder for the run's state (optional)")],
     )
-    return [*intent_parameters(api.pipeline.intent_model), work_dir]
+    # The primary pipeline's intent, then what the other pipelines add (the batch options).
+    parameters: dict[str, inspect.Parameter] = {}
+    for spec in api.pipelines:
+        for parameter in intent_parameters(spec.intent_model):
+            parameters.setdefault(parameter.name, parameter)
+    return [*parameters.values(), work_dir]
 
 
 def _advance_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
@@ -242,7 +250,7 @@ def _advance_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
 
 
 def _inspect_run_parameters(api: RuntimeApi) -> list[inspect.Parameter]:
-    names = detail_names(api.pipeline)
+    names = list(dict.fromkeys(name for spec in api.pipelines for name in detail_names(spec)))
     detail = inspect.Parameter(
         "detail", inspect.Parameter.KEYWORD_ONLY, default="summary",
         annotation=Annotated[literal_of(names), Field(description=", ".join(names))],

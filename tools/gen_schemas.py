@@ -34,10 +34,11 @@ def render_schema(schema: dict[str, Any]) -> str:
 
 
 def persisted_models() -> list[type[BaseModel]]:
-    """Every model persisted as a work_dir file: the runtime's and the yt-transcript pipeline's."""
+    """Every model persisted as a work_dir file: the runtime's, the yt-transcript pipeline's and the batch's."""
     from kernel.pipeline import TranscriptPipeline
+    from kernel.pipeline.batch.spec import BatchPipeline
 
-    return [*runtime_models(), *TranscriptPipeline().persisted_models]
+    return [*runtime_models(), *TranscriptPipeline().persisted_models, *BatchPipeline().persisted_models]
 
 
 def expected_files(models: list[type[BaseModel]], schema_dir: Path | None = None) -> dict[Path, str]:

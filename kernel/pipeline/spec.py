@@ -34,6 +34,7 @@ from ..output.pages import page_view
 from ..output.publish import restore_files
 from ..output.quality import QualityReport
 from ..preflight import PreflightReport
+from ..source.politeness import HOST_BLOCK_CODES, HostLimiter, host_of
 from ..task_runtime.actions import ActionTable
 from ..task_runtime.api import RuntimeApi
 from ..task_runtime.clock import Clock
@@ -42,6 +43,7 @@ from ..task_runtime.errors import CorruptStateError, InvalidInputError
 from ..task_runtime.lease import Lease
 from ..task_runtime.phases import Phase
 from ..task_runtime.pipeline_spec import DetailPage, Published, QualityVerdict
+from ..task_runtime.pipelines import PipelineSet
 from ..task_runtime.schemas import read_model
 from ..task_runtime.store import read_json
 from ..task_runtime.workdir import RunDir
@@ -222,10 +224,18 @@ class TranscriptPipeline:
             return None
         return awaiting_task(run_dir.path, manifest.domain)
 
-    def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
+    def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease, settings: Any) -> dict[str, Any]:
+        summary: dict[str, Any] = {}
         plan_id = current_plan_id(manifest.domain)
         reset = reset_running_chunks(run_dir.path, plan_id, lease) if plan_id else []
-        return {"chunks_reset": reset} if reset else {}
+        if reset:
+            summary["chunks_reset"] = reset
+        # Resuming a run a bot check or sign-in wall stopped is the request to try that host again.
+        if (manifest.failure or {}).get("code") in HOST_BLOCK_CODES:
+            host = host_of(str(run_dir.read_task().params.get("source") or ""))
+            if host and HostLimiter.for_settings(settings).unblock(host):
+                summary["hosts_unblocked"] = [host]
+        return summary
 
     def summarize_telemetry(self, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         return llm_request_summary(events)
@@ -245,9 +255,13 @@ class TranscriptPipeline:
 
 
 def build_runtime_api(settings: Settings | None = None, *, clock: Clock | None = None) -> RuntimeApi:
-    """The runtime every entry point uses (MCP server, CLI, scripts)."""
+    """The runtime every entry point uses (MCP server, CLI, scripts): yt-transcript runs, and batches of them
+    (``kernel.pipeline.batch``: a create request with several sources, a folder, a list or a playlist)."""
+    from .batch.spec import BatchPipeline, select_pipeline
+
     settings = settings or load_settings()
+    pipelines = PipelineSet(TranscriptPipeline(), [BatchPipeline()], select=select_pipeline)
     return RuntimeApi(
-        TranscriptPipeline(), settings, runs_root=settings.runs_dir, allowed_roots=settings.allowed_roots, clock=clock,
+        pipelines, settings, runs_root=settings.runs_dir, allowed_roots=settings.allowed_roots, clock=clock,
         allowed_roots_hint="add the folder to YTT_ALLOWED_ROOTS, or use a folder under YTT_HOME or the current directory",
     )

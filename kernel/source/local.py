@@ -53,6 +53,24 @@ _ISO_639_2_TO_1 = {
 # fmt: on
 
 
+def is_media_file(path: Path) -> bool:
+    """Whether ``path``'s extension is one of the media formats local discovery reads (by name only)."""
+    return path.suffix.lower().lstrip(".") in _MEDIA_EXTENSIONS
+
+
+def media_in_folder(folder: Path) -> list[Path]:
+    """The media files under ``folder`` (recursively; hidden files and folders left out), in natural order of
+    their relative paths (``clip2`` before ``clip10``). Their sidecar subtitles are found by discovery."""
+    found = [path for path in folder.rglob("*")
+             if path.is_file() and is_media_file(path)
+             and not any(part.startswith(".") for part in path.relative_to(folder).parts)]
+    return sorted(found, key=lambda path: _natural_key(path.relative_to(folder).as_posix()))
+
+
+def _natural_key(text: str) -> list[tuple[int, int | str]]:
+    return [(0, int(part)) if part.isdigit() else (1, part.casefold()) for part in re.split(r"(\d+)", text) if part]
+
+
 def discover_local(path: Path) -> tuple[SourceInfo, SourceTracks]:
     """Describe a local media file and list the subtitle tracks and audio streams it offers.
 

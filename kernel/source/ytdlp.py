@@ -11,6 +11,9 @@ Invariants:
   ``logging`` module (``logtostderr`` as a backstop), never to stdout, which is the MCP channel; its
   warnings are also kept per call, because they explain failures (a failed JavaScript challenge shows up
   only as a warning before "Requested format is not available").
+- Every HTTP request yt-dlp sends (pages, APIs, subtitle files, media) first waits for its host's slot in the
+  shared schedule (``politeness.HostLimiter``); a 429 slows every process going to that host, and a bot check
+  or sign-in wall stops requests to it (``HostBlockedError``) while other hosts and local work go on.
 - Downloads land in a temporary folder inside ``dest_dir`` and are renamed into place only when
   complete, so a crash never leaves a half file under a final name. A completed file is reused, not
   downloaded again; an interrupted audio download resumes from yt-dlp's ``.part`` file.
@@ -29,14 +32,16 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yt_dlp
+import yt_dlp.networking.exceptions
 import yt_dlp.utils
 
 from ..config import ConfigError, Settings
 from ..task_runtime.store import atomic_copy, atomic_write_bytes
 from ..transcript import SourceInfo, SourceTracks, SubtitleTrack
+from .politeness import HOST_BLOCK_CODES, HostLimiter
 from .urls import validate_source_url
 from .ytdlp_errors import (
     _HINTS,
@@ -46,12 +51,14 @@ from .ytdlp_errors import (
     _with_retries,
     classify_ytdlp_warning,
     empty_subtitle_error,
+    retry_after_seconds,
     subtitle_failure,
 )
 from .ytdlp_info import SUBTITLE_FORMATS, info_to_source
 from .ytdlp_runtime import JsRuntimeStatus, choose_js_runtime, inspect_js_runtime, js_runtimes_option
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NOT_FINISHED_LIVE_STATUSES = ("is_live", "is_upcoming", "post_live")
 _AUDIO_TEMP_DIR = ".ytdlp-audio.partial"
@@ -162,34 +169,99 @@ def js_runtime_status(settings: Settings) -> JsRuntimeStatus:
     return inspect_js_runtime(choose_js_runtime(settings), {**_base_options(settings), "logger": _LoggingBridge()})
 
 
+class PoliteYoutubeDL(yt_dlp.YoutubeDL):
+    """yt-dlp whose every request waits for its host's slot and reports a 429 to the shared schedule."""
+
+    def __init__(self, params: dict[str, Any], limiter: HostLimiter) -> None:
+        super().__init__(params)
+        self.limiter = limiter
+
+    def urlopen(self, req: Any) -> Any:
+        url = req if isinstance(req, str) else str(getattr(req, "url", "") or getattr(req, "full_url", ""))
+        self.limiter.acquire(url)
+        try:
+            return super().urlopen(req)
+        except yt_dlp.networking.exceptions.HTTPError as exc:
+            if exc.status == 429:
+                self.limiter.back_off(url, retry_after_seconds(exc.response.headers.get("Retry-After")))
+            raise
+
+
+def _limiter(settings: Settings, policy: RetryPolicy | None = None) -> HostLimiter:
+    """The host schedule for one operation and its retries; it waits for slots with the retry policy's sleep
+    (a phase's ends on pause or cancel)."""
+    limiter = HostLimiter.for_settings(settings)
+    if policy is not None:
+        limiter.sleep = policy.sleep
+    return limiter
+
+
+def _ydl(options: dict[str, Any], settings: Settings, limiter: HostLimiter | None = None) -> PoliteYoutubeDL:
+    return PoliteYoutubeDL(options, limiter or HostLimiter.for_settings(settings))
+
+
 def _run_ytdlp(url: str, options: dict[str, Any], settings: Settings, *, download: bool,
-               scrub: list[str] | None = None, warnings: list[str] | None = None) -> dict[str, Any]:
+               scrub: list[str] | None = None, warnings: list[str] | None = None,
+               limiter: HostLimiter | None = None) -> dict[str, Any]:
     """One ``extract_info`` call; yt-dlp failures become classified ``DownloadError``s. The call's yt-dlp
     warnings are added to ``warnings`` when it succeeds."""
     bridge = _LoggingBridge()
     try:
-        with yt_dlp.YoutubeDL({**options, "logger": bridge}) as ydl:  # a copy: yt-dlp mutates its params
+        with _ydl({**options, "logger": bridge}, settings, limiter) as ydl:  # a copy: yt-dlp mutates its params
             info = ydl.extract_info(url, download=download)
             if warnings is not None:
                 warnings += bridge.warnings
             return dict(ydl.sanitize_info(info)) if isinstance(info, dict) else {}
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise _as_download_error(exc, url, settings, "download" if download else "open", scrub,
-                                 bridge.warnings) from exc
+        error = _as_download_error(exc, url, settings, "download" if download else "open", scrub, bridge.warnings)
+        _note_block(url, error, settings)
+        raise error from exc
 
 
-def _fetch_bytes(url: str, settings: Settings) -> bytes:
+def _run_listing(url: str, options: dict[str, Any], settings: Settings, consume: Callable[[dict[str, Any]], T],
+                 limiter: HostLimiter | None = None) -> T:
+    """Read a collection without resolving its entries and hand the raw result to ``consume`` while yt-dlp is
+    still open (a lazy listing fetches its further pages as ``consume`` reads them). A redirect to another
+    listing (a channel's videos tab) is followed, at most three times."""
+    bridge = _LoggingBridge()
+    try:
+        with _ydl({**options, "logger": bridge}, settings, limiter) as ydl:
+            target = url
+            for _ in range(4):
+                info = ydl.extract_info(target, download=False, process=False)
+                if not isinstance(info, dict):
+                    info = {}
+                if info.get("_type") in ("url", "url_transparent") and isinstance(info.get("url"), str) \
+                        and info.get("entries") is None:
+                    target = validate_source_url(info["url"])
+                    continue
+                return consume(info)
+            return consume({})
+    except yt_dlp.utils.YoutubeDLError as exc:
+        error = _as_download_error(exc, url, settings, "list", None, bridge.warnings)
+        _note_block(url, error, settings)
+        raise error from exc
+
+
+def _note_block(url: str, error: DownloadError, settings: Settings) -> None:
+    if error.code in HOST_BLOCK_CODES:
+        HostLimiter.for_settings(settings).block(url, error.code, error.message, error.hint)
+
+
+def _fetch_bytes(url: str, settings: Settings, limiter: HostLimiter | None = None) -> bytes:
     """GET ``url`` through yt-dlp's networking (same proxy, cookies and timeouts as extraction)."""
     bridge = _LoggingBridge()
     try:
-        with yt_dlp.YoutubeDL({**_base_options(settings), "logger": bridge}) as ydl:
+        with _ydl({**_base_options(settings), "logger": bridge}, settings, limiter) as ydl:
             response = ydl.urlopen(url)
             try:
                 return bytes(response.read())
             finally:
                 response.close()
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise _as_download_error(exc, url, settings, "download", None, bridge.warnings) from exc
+        error = _as_download_error(exc, url, settings, "download", None, bridge.warnings)
+        _note_block(url, error, settings)
+        raise error from exc
 
 
 
@@ -220,8 +292,10 @@ def discover(url: str, settings: Settings, *, retry: RetryPolicy | None = None) 
     url = validate_source_url(url)
     options = {**_base_options(settings), "skip_download": True, "format": "bestaudio/best"}
     warnings: list[str] = []
-    info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=False, warnings=warnings),
-                         retry or RetryPolicy())
+    policy = retry or RetryPolicy()
+    limiter = _limiter(settings, policy)
+    info = _with_retries(lambda: _run_ytdlp(url, options, settings, download=False, warnings=warnings,
+                                            limiter=limiter), policy)
     if info.get("_type") in ("playlist", "multi_video") or info.get("entries") is not None:
         count = len(info.get("entries") or [])
         raise DownloadError(f"{url} is a playlist of {count} entries, not a single video", code="unsupported_url",
@@ -294,6 +368,8 @@ def download_subtitles(url: str, track: SubtitleTrack, dest_dir: Path, settings:
             ``subtitles_empty``); or the track is no longer listed (``no_subtitles``).
     """
     url = validate_source_url(url)
+    policy = retry or RetryPolicy()
+    limiter = _limiter(settings, policy)
     dest_dir.mkdir(parents=True, exist_ok=True)
     tag = _file_tag(track)
     existing = _complete_file(dest_dir, f"subtitles.{tag}.*")
@@ -316,14 +392,14 @@ def download_subtitles(url: str, track: SubtitleTrack, dest_dir: Path, settings:
         }
         def attempt() -> dict[str, Any]:
             try:
-                return _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)])
+                return _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)], limiter=limiter)
             except DownloadError as exc:
                 blocked = subtitle_failure(exc, track.url)
                 if blocked is exc:
                     raise
                 raise blocked from exc
 
-        info = _with_retries(attempt, retry or RetryPolicy())
+        info = _with_retries(attempt, policy)
         requested = info.get("requested_subtitles") or {}
         for key in keys:
             entry = requested.get(key)
@@ -348,17 +424,19 @@ def _download_unnamed_track(page_url: str, track: SubtitleTrack, target: Path, s
                             hint="run discovery again, or choose speech recognition (route 'asr')",
                             details={"url": page_url})
     track_url = validate_source_url(track.url)
+    policy = retry or RetryPolicy()
+    limiter = _limiter(settings, policy)
 
     def attempt() -> bytes:
         try:
-            return _fetch_bytes(track_url, settings)
+            return _fetch_bytes(track_url, settings, limiter)
         except DownloadError as exc:
             blocked = subtitle_failure(exc, track_url, fetched_directly=True)
             if blocked is exc:
                 raise
             raise blocked from exc
 
-    data = _with_retries(attempt, retry or RetryPolicy())
+    data = _with_retries(attempt, policy)
     if not data.strip():
         raise empty_subtitle_error(page_url, track_url)
     atomic_write_bytes(target, data)
@@ -396,8 +474,10 @@ def download_audio(url: str, dest_dir: Path, settings: Settings, *, progress: Ca
     }
     media = _finished_media(work)
     if media is None:
-        _with_retries(lambda: _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)]),
-                      retry or RetryPolicy())
+        policy = retry or RetryPolicy()
+        limiter = _limiter(settings, policy)
+        _with_retries(lambda: _run_ytdlp(url, options, settings, download=True, scrub=[str(dest_dir)],
+                                         limiter=limiter), policy)
         media = _finished_media(work)
     if media is None:
         raise DownloadError(f"yt-dlp reported success for {url} but produced no media file",

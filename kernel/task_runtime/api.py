@@ -45,6 +45,7 @@ from .errors import (
 from .jobs import Jobs
 from .lease import Lease
 from .pipeline_spec import PipelineSpec
+from .pipelines import PipelineSet
 from .policy import decide
 from .store import atomic_write_json, atomic_write_text, iter_jsonl
 from .workdir import RunDir
@@ -65,7 +66,7 @@ def clamp_wait(wait_seconds: float | None) -> float:
 class RuntimeApi:
     def __init__(
         self,
-        pipeline: PipelineSpec,
+        pipeline: PipelineSpec | PipelineSet,
         settings: Any,
         *,
         runs_root: Path,
@@ -75,7 +76,9 @@ class RuntimeApi:
         max_wait_seconds: float = MAX_WAIT_SECONDS,
         allowed_roots_hint: str = "use a folder inside the allowed roots",
     ) -> None:
-        self.pipeline = pipeline
+        # Every run is served by the pipeline its TaskSpec names; ``pipeline`` is the primary one.
+        self.pipelines = pipeline if isinstance(pipeline, PipelineSet) else PipelineSet(pipeline)
+        self.pipeline = self.pipelines.primary
         self.settings = settings
         self.runs_root = runs_root
         self.allowed_roots = allowed_roots
@@ -84,11 +87,15 @@ class RuntimeApi:
         self.max_wait_seconds = max_wait_seconds
         self.allowed_roots_hint = allowed_roots_hint
         self._workers: dict[str, Worker] = {}
-        self._jobs = Jobs(pipeline, settings, self.clock, lease_ttl_seconds)
-        self.states = frozenset({*RunState, *pipeline.states})
+        self._jobs = {spec.name: Jobs(spec, settings, self.clock, lease_ttl_seconds) for spec in self.pipelines}
+        self.states = frozenset({*RunState, *self.pipelines.states})
 
     def _run_dir(self, path: Path) -> RunDir:
         return RunDir(path, self.clock, self.states)
+
+    def pipeline_of(self, task: TaskSpec) -> PipelineSpec:
+        """The pipeline that serves the run of ``task``."""
+        return self.pipelines.named(task.pipeline)
 
     # ----------------------------------------------------------------- run lookup
     def _within_roots(self, path: Path) -> bool:
@@ -152,6 +159,7 @@ class RuntimeApi:
                     "state": manifest.state,
                     "created_at": task.created_at,
                     "source": task.params.get("source"),
+                    "pipeline": task.pipeline,
                     "work_dir": str(run_dir.path),
                 }
             )
@@ -208,23 +216,23 @@ class RuntimeApi:
 
     def observe(self, run_dir: RunDir, task: TaskSpec, manifest: Manifest) -> Observation:
         return views.observe(
-            self.pipeline, self.settings, self.clock, run_dir, task, manifest, self._worker(task.run_id)
+            self.pipeline_of(task), self.settings, self.clock, run_dir, task, manifest, self._worker(task.run_id)
         )
 
-    def _evaluate(self, obs: Observation) -> PolicyEvaluation:
-        return views.evaluate_policy(self.pipeline, obs)
+    def _evaluate(self, obs: Observation, task: TaskSpec) -> PolicyEvaluation:
+        return views.evaluate_policy(self.pipeline_of(task), obs)
 
     def _envelope(self, command: str, run_dir: RunDir, **extra: Any) -> CommandEnvelope:
         task = run_dir.read_task()
         manifest = run_dir.read_manifest()
         obs = self.observe(run_dir, task, manifest)
-        return views.envelope(self.pipeline, self.settings, command, run_dir, task, manifest, obs, **extra)
+        return views.envelope(self.pipeline_of(task), self.settings, command, run_dir, task, manifest, obs, **extra)
 
     def evaluate(self, run_ref: str) -> PolicyEvaluation:
         """The run's allowed actions and next step, as advance-run would see them now (read-only)."""
         run_dir = self.resolve(run_ref)
         task = run_dir.read_task()
-        return self._evaluate(self.observe(run_dir, task, run_dir.read_manifest()))
+        return self._evaluate(self.observe(run_dir, task, run_dir.read_manifest()), task)
 
     # ----------------------------------------------------------------- create
     def create_run(self, raw_params: Mapping[str, Any], *, work_dir: str | None = None) -> CommandEnvelope:
@@ -234,7 +242,8 @@ class RuntimeApi:
             InvalidInputError: a bad option value or source (names the field and what to do).
             PathNotAllowedError: work_dir or a path parameter is outside the allowed roots.
         """
-        params = self.pipeline.parse_params(raw_params, self.settings)
+        pipeline = self.pipelines.for_create(raw_params)
+        params = pipeline.parse_params(raw_params, self.settings)
         run_id = new_run_id(self.clock)
         if work_dir:
             path = Path(work_dir).expanduser().resolve()
@@ -257,14 +266,14 @@ class RuntimeApi:
             task = TaskSpec(
                 run_id=run_id,
                 created_at=self.clock.now().isoformat(),
-                pipeline=self.pipeline.name,
+                pipeline=pipeline.name,
                 params=params.model_dump(mode="json"),
             )
             # The task file is written last: its presence is what makes the run exist.
             atomic_write_json(run_dir.task_path, task.model_dump(mode="json"))
         if work_dir:
             atomic_write_text(self.runs_root / f"{run_id}.link", str(path) + "\n")
-        run_dir.telemetry(run_id).emit("command", command="create-run", pipeline=self.pipeline.name)
+        run_dir.telemetry(run_id).emit("command", command="create-run", pipeline=pipeline.name)
         return self._envelope("create-run", run_dir)
 
     # ----------------------------------------------------------------- inspect
@@ -278,14 +287,15 @@ class RuntimeApi:
         name: str | None = None,
     ) -> CommandEnvelope:
         run_dir = self.resolve(run_ref)
+        pipeline = self.pipeline_of(run_dir.read_task())
         manifest = run_dir.read_manifest()
-        data = views.detail_data(self.pipeline, run_dir, manifest, detail=detail, cursor=cursor, limit=limit,
+        data = views.detail_data(pipeline, run_dir, manifest, detail=detail, cursor=cursor, limit=limit,
                                  name=name)
         overview = detail in ("summary", "phases")  # pages of a listing leave room for the listing itself
         return self._envelope(
             "inspect-run",
             run_dir,
-            phases=views.phase_rows(self.pipeline, manifest) if overview else None,
+            phases=views.phase_rows(pipeline, manifest) if overview else None,
             artifacts={k: r.path for k, r in manifest.artifacts.items()} if overview else None,
             data=data,
         )
@@ -312,7 +322,7 @@ class RuntimeApi:
         manifest = run_dir.read_manifest()
         run_dir.telemetry(task.run_id).emit("command", command="advance-run", action=action)
         obs = self.observe(run_dir, task, manifest)
-        evaluation = self._evaluate(obs)
+        evaluation = self._evaluate(obs, task)
         return self._advance(run_dir, task, obs, evaluation, action, wait, on_progress, args or {}, "advance-run")
 
     def _advance(
@@ -333,7 +343,7 @@ class RuntimeApi:
         worker = self._worker(task.run_id)
         if decision is None:
             if worker is not None:
-                self._wait(worker, wait, run_dir, on_progress)
+                self._wait(worker, wait, run_dir, on_progress, task)
                 return self._finish(command, run_dir, None, worker)
             return self._envelope(
                 command, run_dir,
@@ -342,11 +352,12 @@ class RuntimeApi:
         run_dir.telemetry(task.run_id).emit("decision", **decision.model_dump(mode="json"))
         result, worker = self._act(decision.chosen, run_dir, task, args)
         if worker is not None:
-            self._wait(worker, wait, run_dir, on_progress)
+            self._wait(worker, wait, run_dir, on_progress, task)
             return self._finish(command, run_dir, decision, worker)
         return self._envelope(command, run_dir, decision=decision, result=result)
 
-    def _wait(self, worker: Worker, wait: float, run_dir: RunDir, on_progress: ProgressCallback | None) -> None:
+    def _wait(self, worker: Worker, wait: float, run_dir: RunDir, on_progress: ProgressCallback | None,
+              task: TaskSpec) -> None:
         deadline = self.clock.monotonic() + wait
         last_report = float("-inf")
         while not worker.done.is_set():
@@ -360,7 +371,7 @@ class RuntimeApi:
             if on_progress is not None and not worker.done.is_set() and now - last_report >= PROGRESS_INTERVAL:
                 last_report = now
                 try:
-                    on_progress(views.live_progress(self.pipeline, self.settings, run_dir, worker))
+                    on_progress(views.live_progress(self.pipeline_of(task), self.settings, run_dir, worker))
                 except YTTError:
                     pass
 
@@ -404,29 +415,30 @@ class RuntimeApi:
         self, action: str, run_dir: RunDir, task: TaskSpec, args: dict[str, Any]
     ) -> tuple[ActionResult | None, Worker | None]:
         run_dir.telemetry(task.run_id).emit("action", action=action)
+        jobs = self._jobs[task.pipeline]
         if action == RuntimeAction.PAUSE:
             return self._control(run_dir, task, "pause", args.get("reason")), None
         if action == RuntimeAction.CANCEL:
             return self._control(run_dir, task, "cancel", args.get("reason")), None
         if action == RuntimeAction.RESUME:
-            return self._jobs.resume_paused(run_dir, task), None
+            return jobs.resume_paused(run_dir, task), None
         if action in (RuntimeAction.FINALIZE, RuntimeAction.ACCEPT_DEGRADED):
             accept = action == RuntimeAction.ACCEPT_DEGRADED
             return None, self._start_worker(
-                action, run_dir, task, lambda w: self._jobs.job_finalize(w, run_dir, task, accept)
+                action, run_dir, task, lambda w: jobs.job_finalize(w, run_dir, task, accept)
             )
         if action == RuntimeAction.RUN_PHASE:
-            return None, self._start_worker(action, run_dir, task, lambda w: self._jobs.job_run_phases(w, run_dir, task))
-        if not self.pipeline.actions.domain_action(action).background:
+            return None, self._start_worker(action, run_dir, task, lambda w: jobs.job_run_phases(w, run_dir, task))
+        if not self.pipeline_of(task).actions.domain_action(action).background:
             with Lease.acquire(run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds,
                                command=action) as lease:
-                result, continue_phases = self._jobs.run_domain_action(lease, action, run_dir, task, args)
+                result, continue_phases = jobs.run_domain_action(lease, action, run_dir, task, args)
             if not continue_phases:
                 return result, None
             return None, self._start_worker(RuntimeAction.RUN_PHASE, run_dir, task,
-                                            lambda w: self._jobs.job_run_phases(w, run_dir, task))
+                                            lambda w: jobs.job_run_phases(w, run_dir, task))
         return None, self._start_worker(
-            action, run_dir, task, lambda w: self._jobs.job_domain(w, action, run_dir, task, args)
+            action, run_dir, task, lambda w: jobs.job_domain(w, action, run_dir, task, args)
         )
 
     # ----------------------------------------------------------------- control
@@ -491,7 +503,7 @@ class RuntimeApi:
                 }
                 manifest = run_dir.commit(manifest.model_copy(update={"phases": phases}), lease)
                 summary["interrupted_phases"] = interrupted
-            summary.update(self.pipeline.recover(run_dir, manifest, lease))
+            summary.update(self.pipeline_of(task).recover(run_dir, manifest, lease, self.settings))
             shutil.rmtree(run_dir.path / "staging", ignore_errors=True)
             if control.clear(run_dir.path, "pause"):
                 summary["pause_cleared"] = True
@@ -507,8 +519,8 @@ class RuntimeApi:
         """A finished run's published files are checked against what was written; missing ones come back."""
         with Lease.acquire(run_dir.path, clock=self.clock, ttl_seconds=self.lease_ttl_seconds,
                            command="restore-outputs"):
-            notes = self.pipeline.restore_outputs(run_dir, manifest, self.pipeline.load_params(task.params),
-                                                  self.settings)
+            pipeline = self.pipeline_of(task)
+            notes = pipeline.restore_outputs(run_dir, manifest, pipeline.load_params(task.params), self.settings)
         if notes:
             run_dir.telemetry(task.run_id).emit("outputs_restored", notes=notes)
         return notes
@@ -556,7 +568,7 @@ class RuntimeApi:
         else:
             run_dir.telemetry(task.run_id).emit("command", command="finalize-run", accept_degraded=accept_degraded)
             obs = self.observe(run_dir, task, manifest)
-            evaluation = self._evaluate(obs)
+            evaluation = self._evaluate(obs, task)
             worker = self._worker(task.run_id)
             finalizing = worker is not None and worker.status.action in (RuntimeAction.FINALIZE,
                                                                         RuntimeAction.ACCEPT_DEGRADED)
@@ -566,7 +578,7 @@ class RuntimeApi:
                 if accept_degraded and RuntimeAction.FINALIZE not in evaluation.allowed_actions:
                     requested = RuntimeAction.ACCEPT_DEGRADED
             envelope = self._advance(run_dir, task, obs, evaluation, requested, wait, on_progress, {}, "finalize-run")
-        envelope.data["quality"] = views.quality_data(self.pipeline, run_dir, run_dir.read_manifest())
+        envelope.data["quality"] = views.quality_data(self.pipeline_of(task), run_dir, run_dir.read_manifest())
         return envelope
 
 

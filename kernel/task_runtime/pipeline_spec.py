@@ -120,7 +120,7 @@ class PipelineSpec(Protocol):
         every command result while the run waits."""
         ...
 
-    def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
+    def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease, settings: Any) -> dict[str, Any]:
         """Repair domain state after a crash (e.g. work items left running); returns a summary."""
         ...
 

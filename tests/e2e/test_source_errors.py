@@ -160,3 +160,21 @@ def test_audio_downloaded_before_a_transcription_failure_is_not_downloaded_again
     assert talk_site.count("talk.m4a") == downloads
     phases = phase_table(inspect_run(document["run_id"], cwd=tmp_path, env=env, detail="phases"))
     assert (phases["acquire"]["runs"], phases["transcribe"]["runs"]) == (1, 2)
+
+
+def test_resuming_a_run_a_sign_in_wall_stopped_tries_the_host_again(talk_site: Site, tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    talk_site.fail("talk-with-tracks.html", 401)
+    failed = cli("run", talk_site.url("talk-with-tracks.html"), "--output-dir", "out", "--json", cwd=tmp_path, env=env)
+    assert failed.returncode == 1, failed.stderr
+    run_id = json_result(failed)["run_id"]
+    assert error_code(json_result(failed)) == "sign_in_required"
+    # The wall stops requests to the host for everyone on this YTT_HOME: a second run sends nothing.
+    other = cli("run", talk_site.url("talk-no-subs.html"), "--json", cwd=tmp_path, env=env)
+    assert error_code(json_result(other)) == "sign_in_required" and talk_site.count("talk-no-subs.html") == 0
+
+    talk_site.clear_faults()  # e.g. the user signed in (cookies) and resumes
+    resumed = cli("resume", run_id, "--json", cwd=tmp_path, env=env)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert json_result(resumed)["state"] == "completed"

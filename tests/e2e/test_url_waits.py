@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kernel.config import load_settings
 from kernel.pipeline import build_runtime_api
+from kernel.source.politeness import HostLimiter
 from kernel.task_runtime.contracts import RunState
 from kernel.task_runtime.telemetry import read_events
 from tests.e2e.conftest import SCRIPT
@@ -32,6 +33,9 @@ def test_a_pause_during_a_rate_limit_wait_takes_effect_before_the_wait_ends(talk
     assert talk_site.count(page) == 1  # the wait was cut short, not followed by another attempt
 
     talk_site.clear_faults()
+    # The 429's Retry-After holds every request to the site (kernel.source.politeness); lift it, as if the
+    # 110 s had passed.
+    HostLimiter.for_settings(api.settings).clear_backoff("127.0.0.1")
     api.resume_run(run_id)
     envelope = api.advance_run(run_id, wait_seconds=50)
     while envelope.result is not None and envelope.result.status == "running":

@@ -1,5 +1,6 @@
 """One intent: the MCP ``create-run`` input schema, the CLI ``run`` options and the intent model describe
-the same fields, with the same allowed values and the same defaults."""
+the same fields, with the same allowed values and the same defaults (plus the batch options, which both add
+from ``BatchOptions``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mcp import Client
 
 from kernel.config import load_settings
 from kernel.pipeline import build_runtime_api
+from kernel.pipeline.batch.intent import BatchOptions
 from kernel.pipeline.intent import TranscriptParams, allowed_values
 from scripts import cli
 from server.app import build_server
@@ -53,7 +55,7 @@ async def test_create_run_takes_exactly_the_intent_fields_with_their_values_and_
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     schema = tools["create-run"].input_schema
     properties = schema["properties"]
-    assert set(properties) - {"work_dir"} == set(TranscriptParams.model_fields)
+    assert set(properties) - {"work_dir"} == set(TranscriptParams.model_fields) | set(BatchOptions.model_fields)
     assert schema.get("required") == ["source"]
     for name, default in model_defaults().items():
         assert properties[name].get("default") == default, name
@@ -64,9 +66,10 @@ async def test_create_run_takes_exactly_the_intent_fields_with_their_values_and_
 def test_the_cli_run_options_are_the_intent_fields_with_their_values() -> None:
     parser = run_parser()
     actions = [a for a in parser._actions if a.dest not in ("help", "json", "work_dir", "accept_degraded")]
-    aliases = [a for a in actions if isinstance(a, argparse._StoreConstAction)]
+    aliases = [a for a in actions if isinstance(a, argparse._StoreConstAction) and a.option_strings != ["--force"]]
     options = {action.dest: action for action in actions if action not in aliases}
-    assert set(options) == set(TranscriptParams.model_fields)
+    assert set(options) == set(TranscriptParams.model_fields) | set(BatchOptions.model_fields)
+    options = {name: action for name, action in options.items() if name in TranscriptParams.model_fields}
     assert [(a.option_strings, a.dest, a.const) for a in aliases] == [(["--no-llm"], "llm", "none")]
     for name, action in options.items():
         allowed = allowed_values(name)

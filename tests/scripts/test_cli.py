@@ -79,10 +79,11 @@ def test_a_missing_source_file_is_reported_with_its_error_code(tmp_path: Path) -
     assert_cli_error(proc, "media_not_found", InvalidInputError.exit_code)
 
 
-def test_a_directory_as_source_is_refused(tmp_path: Path) -> None:
+def test_a_directory_without_media_as_source_is_refused(tmp_path: Path) -> None:
     (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "notes.txt").write_text("no media here\n", encoding="utf-8")
     proc = yt_transcript("run", "videos", cwd=tmp_path)
-    assert_cli_error(proc, "media_is_directory", InvalidInputError.exit_code)
+    assert_cli_error(proc, "folder_has_no_media", InvalidInputError.exit_code)
 
 
 def test_an_unknown_mode_is_a_usage_error(tmp_path: Path) -> None:

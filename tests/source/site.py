@@ -3,7 +3,8 @@
 The site serves a folder over a threaded ``http.server`` on 127.0.0.1 (random port) plus two kinds of
 programmable trouble: fixed status pages (``/status/404``, ``/status/403``, ``/status/429`` with
 ``Retry-After: 7``) and per-path faults (``Site.fail`` answers a status a number of times, ``Site.truncate``
-sends half of a file and drops the connection). Every request path is recorded in ``Site.requests``.
+sends half of a file and drops the connection). Every request path is recorded in ``Site.requests``, and with
+its arrival time and the fault it got in ``Site.request_times``.
 
 yt-dlp's generic extractor reads HTML5 ``<video src>`` / ``<track>`` pages, so ``write_page`` is all a test
 needs to publish its own media and subtitles. Reuse the fixtures from another test module with::
@@ -24,6 +25,7 @@ import logging
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,6 +65,7 @@ class Site:
     base_url: str
     root: Path
     requests: list[str] = field(default_factory=list)
+    request_times: list[tuple[float, str, int | None]] = field(default_factory=list)  # (monotonic, path, fault status)
     _faults: dict[str, _Fault] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -91,6 +94,7 @@ class Site:
         with self._lock:
             self.requests.append(path)
             fault = self._faults.get(path)
+            self.request_times.append((time.monotonic(), path, fault.status if fault else None))
             if fault is None:
                 return None
             if fault.remaining is not None:

@@ -216,7 +216,7 @@ class ToyPipeline:
     def awaiting_input(self, run_dir: RunDir, manifest: Manifest) -> dict[str, Any] | None:
         return None
 
-    def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease) -> dict[str, Any]:
+    def recover(self, run_dir: RunDir, manifest: Manifest, lease: Lease, settings: Any) -> dict[str, Any]:
         return {}
 
     def summarize_telemetry(self, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
