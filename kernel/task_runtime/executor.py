@@ -132,7 +132,7 @@ def _settled(run_id: str, state: str) -> Settled:
 
 
 # --------------------------------------------------------------------------- building a runtime in a worker
-def load_factory(spec: str) -> Callable[[], AdvancingRuntime]:
+def load_factory(spec: str) -> Callable[..., AdvancingRuntime]:
     """``"package.module:function"`` -> the function (it builds the runtime a worker advances runs with)."""
     module, _, name = spec.partition(":")
     factory = getattr(importlib.import_module(module), name)
@@ -154,13 +154,13 @@ def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
             os._exit(1)
 
 
-def _init_pool_worker(factory_spec: str, parent_pid: int) -> None:
+def _init_pool_worker(factory_spec: str, factory_args: tuple[Any, ...], parent_pid: int) -> None:
     global _WORKER_API
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="exit-with-parent", daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.dup2(2, 1)  # nothing a worker prints may reach the coordinator's stdout (a CLI result or the MCP wire)
     sys.stdout = sys.stderr
-    _WORKER_API = load_factory(factory_spec)()
+    _WORKER_API = load_factory(factory_spec)(*factory_args)
 
 
 def _advance_in_pool_worker(run_id: str, retry_failed: bool) -> dict[str, Any]:
@@ -193,21 +193,23 @@ class _FutureTicket:
 
 class LocalProcessExecutor:
     """A pool of ``workers`` processes (spawned, so no lock or thread of the coordinator is copied), each with
-    its own runtime built by ``factory_spec``. A pool broken by a dead worker is replaced on the next submit;
-    the tickets it held report ``lost``."""
+    its own runtime built by ``factory_spec`` called with ``factory_args`` (picklable: the coordinator passes
+    its settings, so a worker sees the same allowed roots and options whatever its own working directory).
+    A pool broken by a dead worker is replaced on the next submit; the tickets it held report ``lost``."""
 
     name = "local"
 
-    def __init__(self, workers: int, factory_spec: str) -> None:
+    def __init__(self, workers: int, factory_spec: str, factory_args: tuple[Any, ...] = ()) -> None:
         self.workers = max(1, workers)
         self.factory_spec = factory_spec
+        self.factory_args = factory_args
         self._pool: ProcessPoolExecutor | None = None
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_pool_worker, initargs=(self.factory_spec, os.getpid()),
+                initializer=_init_pool_worker, initargs=(self.factory_spec, self.factory_args, os.getpid()),
             )
         return self._pool
 

@@ -248,8 +248,8 @@ def failed_run(env: Env) -> str:
 MATRIX: list[Case] = [
     # ----- files
     Case("missing media file", lambda e: ["run", "nowhere.mp4"], "media_not_found", 2, ("nowhere.mp4",)),
-    Case("a folder as the source", lambda e: (e.root.joinpath("videos").mkdir(), ["run", "videos"])[1],
-         "media_is_directory", 2, ("videos",)),
+    Case("a folder with no media as the source", lambda e: (e.root.joinpath("videos").mkdir(), ["run", "videos"])[1],
+         "folder_has_no_media", 2, ("videos",)),
     Case("an empty media file", lambda e: (e.root.joinpath("empty.mp4").write_bytes(b""), ["run", "empty.mp4"])[1],
          "media_unreadable", 1, ("empty.mp4",)),
     Case("a text file named .mp4", lambda e: (e.root.joinpath("notes.mp4").write_text("hello"),

@@ -59,14 +59,15 @@ class ItemsUnfinishedError(YTTError):
 
 
 def make_executor(settings: Any, concurrency: int) -> Executor:
-    """The executor the settings choose: the local process pool, or Celery (``batch.executor = "celery"``)."""
+    """The executor the settings choose: the local process pool (its workers get these settings), or Celery
+    (``batch.executor = "celery"``: a worker loads its own, on its own machine)."""
     if settings.batch.executor == "celery":
         from ...task_runtime.celery_executor import CeleryExecutor
 
         return CeleryExecutor(settings.batch.broker_url, ITEM_FACTORY)
     from ...task_runtime.executor import LocalProcessExecutor
 
-    return LocalProcessExecutor(concurrency, ITEM_FACTORY)
+    return LocalProcessExecutor(concurrency, ITEM_FACTORY, (settings,))
 
 
 class ProcessPhase(Phase):
