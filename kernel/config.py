@@ -171,6 +171,9 @@ class Settings(_Section):
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     ytdlp: YtdlpSettings = Field(default_factory=YtdlpSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
+    # The endpoint rewrites settled chunks while speech recognition still runs (kernel.pipeline.overlap);
+    # the article is the same either way, only sooner.
+    overlap: bool = True
 
     @property
     def runs_dir(self) -> Path:
@@ -238,6 +241,7 @@ ENV_VARIABLES: list[tuple[str, str | None, str]] = [
         ("YTT_CONCURRENCY", "batch", "concurrency"),
         ("YTT_EXECUTOR", "batch", "executor"),
         ("YTT_BROKER_URL", "batch", "broker_url"),
+        ("YTT_OVERLAP", None, "overlap"),
 ]
 
 

@@ -12,6 +12,12 @@ What counts as a term:
 - in the transcript: such proper nouns occurring at least twice, and for Chinese/Japanese text 2-4
   character n-grams occurring at least three times (the longest form of a repeated phrase wins).
 
+Bounded look-ahead: the transcript terms come from the sentences of its first ``GLOSSARY_SECONDS`` (by the
+timeline of ``sections.timeline``: start times, or spoken words without usable times). So the glossary of a
+growing transcript is final once the transcript reaches that point (``glossary_is_final``), and a plan, its
+chunk sizes and every chunk's prompt can be computed while speech recognition is still running, with the
+same result as on the whole transcript. Terms first repeated later are not protected.
+
 Invariants: deterministic order (priority, then first appearance or frequency), case-insensitive
 deduplication, at most ``limit`` terms except that user terms are always all kept. Pure functions.
 """
@@ -19,18 +25,21 @@ deduplication, at most ``limit`` terms except that user terms are always all kep
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from ..text import contains_cjk
-from ..transcript import NormalizedDocument
+from ..transcript import NormalizedDocument, Sentence
 from .contracts import GlossaryTerm
+from .sections import timeline
 
 __all__ = ["GlossaryTerm", "build_glossary", "extract_terms", "terms_in"]
 
 TermSource = Literal["title", "description", "chapter", "repeated", "user"]
 
+GLOSSARY_SECONDS = 600.0  # the transcript terms come from this much of the start of the transcript
 MIN_REPEATS_LATIN = 2
 MIN_REPEATS_CJK = 3
 MAX_CJK_TERMS = 15
@@ -192,8 +201,9 @@ def build_glossary(
     *,
     limit: int = 40,
 ) -> list[GlossaryTerm]:
-    """The run's glossary: user terms first, then metadata terms, then repeated transcript terms."""
-    transcript = "\n".join(s.text for s in doc.sentences)
+    """The run's glossary: user terms first, then metadata terms, then terms repeated in the first
+    ``GLOSSARY_SECONDS`` of the transcript."""
+    transcript = "\n".join(s.text for s in doc.sentences[: glossary_span(doc.sentences)])
     description = description or ""
     confirmed = mid_sentence_names(description) + mid_sentence_names(transcript)
 
@@ -222,6 +232,17 @@ def build_glossary(
         seen.add(key)
         glossary.append(GlossaryTerm(term=term, source=source))
     return glossary
+
+
+def glossary_span(sentences: Sequence[Sentence]) -> int:
+    """How many leading sentences the glossary reads: those starting within ``GLOSSARY_SECONDS``."""
+    positions, _ = timeline(sentences)
+    return bisect_left(positions, GLOSSARY_SECONDS + (positions[0] if positions else 0.0))
+
+
+def glossary_is_final(sentences: Sequence[Sentence]) -> bool:
+    """Whether more sentences after these could still change the glossary (False) or not (True)."""
+    return glossary_span(sentences) < len(sentences)
 
 
 def _cjk_title_terms(title: str, transcript: str) -> list[str]:

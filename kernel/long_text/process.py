@@ -6,6 +6,8 @@ Invariants:
   independent of the number of chunks); the manifest is written only when the plan changes (a replan).
 - A chunk whose state is final (``succeeded`` or ``fallback``) is never processed again: resume re-sends
   only unfinished chunks, and a replan keeps finished cores (``Plan.inherited``).
+- A chunk answered early, while speech recognition ran, to exactly the request it would send now (see
+  ``early``) takes that answer instead of sending the request again.
 - Content is never dropped: a chunk that cannot be made to pass verification falls back to the
   deterministic formatting of its own source sentences and is listed as a fallback.
 - Pause and cancel are honoured between chunks: no new chunk starts once a stop is requested; chunks
@@ -309,13 +311,25 @@ async def with_llm_client(loop: ItemLoop, llm: LLMProfile, budget: Any, usage_so
 
 
 async def _llm_pass(loop: _Loop, llm: LLMProfile, budget: Any, usage_so_far: dict[str, int]) -> dict[str, int]:
+    from .early import adopt_early_state, has_early_states
+
     ctx, plan = loop.ctx, loop.plan
     own = plan.own_chunks()
+    early = has_early_states(ctx.run_dir.path)
     todo = []
+    adopted = 0
     for chunk in own:
         existing = load_chunk_state(chunk_state_path(ctx.run_dir.path, plan.plan_id, chunk.chunk_id))
-        if existing is None or not existing.is_final:
+        if existing is not None and existing.is_final:
+            continue
+        answer = adopt_early_state(ctx.run_dir.path, plan, chunk, loop.doc) if early else None
+        if answer is not None:  # answered while speech recognition ran, to exactly this request
+            loop.write(answer)
+            adopted += 1
+        else:
             todo.append(chunk)
+    if adopted:
+        ctx.emit("early_chunks_adopted", plan_id=plan.plan_id, chunks=adopted)
     done = len(own) - len(todo)
 
     async def run_all(client: Any, limiter: AdaptiveLimiter) -> None:

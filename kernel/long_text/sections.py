@@ -96,6 +96,25 @@ def _chapter_sections(doc: NormalizedDocument) -> list[Section]:
     ]
 
 
+def final_section_count(doc: NormalizedDocument, sections: Sequence[Section]) -> int:
+    """How many leading ``sections`` of ``doc``, a transcript still growing at its end, are final: more
+    sentences cannot move their boundaries (see the module's bounded look-ahead). A chapter is final once a
+    later chapter has begun; a topic section once the transcript reaches ``LOOKAHEAD_SECONDS`` past its
+    latest possible end. The last section never is (it waits for the end)."""
+    if len(sections) < 2:
+        return 0
+    if sections[0].origin == "chapter":
+        return len(sections) - 1
+    positions, _ = timeline(doc.sentences)
+    reached = positions[-1]
+    final = 0
+    for section in sections[:-1]:
+        if positions[section.first_sentence] + MAX_SECTION_SECONDS + LOOKAHEAD_SECONDS > reached:
+            break
+        final += 1
+    return final
+
+
 def section_of_sentences(sections: Sequence[Section], total: int) -> list[int | None]:
     """For each sentence index ``0..total-1``: the index of the section it belongs to (None without any)."""
     owner: list[int | None] = [None] * total
@@ -114,7 +133,7 @@ def section_start_flags(sections: Sequence[Section], total: int) -> list[bool]:
     return flags
 
 
-def _timeline(sentences: Sequence[Sentence]) -> tuple[list[float], float]:
+def timeline(sentences: Sequence[Sentence]) -> tuple[list[float], float]:
     """Each sentence's position in seconds of speech, and the position of the end."""
     if len(sentences) > 1 and sentences[-1].end - sentences[0].start > 1.0:
         return [sentence.start for sentence in sentences], sentences[-1].end
@@ -131,7 +150,7 @@ def topic_boundaries(sentences: Sequence[Sentence]) -> list[int]:
     """The first sentence index of every topic section (``[0]`` for a short text, ``[]`` for none)."""
     if not sentences:
         return []
-    times, end_time = _timeline(sentences)
+    times, end_time = timeline(sentences)
     terms = [Counter(lexical_terms(sentence.text)) for sentence in sentences]
     closes = [
         closes_sentence(sentence, sentences[i + 1] if i + 1 < len(sentences) else None)

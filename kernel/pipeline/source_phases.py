@@ -262,16 +262,17 @@ class TranscribePhase(Phase):
         params: TranscriptParams = ctx.params
         decision = ctx.load_model(inputs["route.decision"], RouteDecision)
         info = ctx.load_model(inputs["source.info"], SourceInfo)
+        early: dict[str, Any] = {}  # what the endpoint did meanwhile (overlap), for the phase record only
         if decision.route == "subtitles":
             transcript = self._from_subtitles(ctx, inputs, decision, info)
         else:
-            transcript = self._from_speech(ctx, inputs, decision, info, params)
+            transcript, early = self._from_speech(ctx, inputs, decision, info, params)
         stats = {k: v for k, v in transcript.stats.items() if k in ("windows_total", "windows_from_checkpoint")}
         # The phase record keeps the warnings, so every command can show them without reading the segments.
         warnings = summarize_subtitle_issues(transcript.issues, severity="warning")
         return PhaseResult(outputs={"transcript.segments": PhaseOutput.json(transcript, "segments.json")},
                            summary={"origin": transcript.origin, "segments": len(transcript.segments), **stats,
-                                    **({"warnings": warnings} if warnings else {})})
+                                    **early, **({"warnings": warnings} if warnings else {})})
 
     def _from_subtitles(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
                         info: SourceInfo) -> TranscriptSegments:
@@ -307,23 +308,31 @@ class TranscribePhase(Phase):
                                   issues=parsed.issues)
 
     def _from_speech(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef], decision: RouteDecision,
-                     info: SourceInfo, params: TranscriptParams) -> TranscriptSegments:
+                     info: SourceInfo, params: TranscriptParams) -> tuple[TranscriptSegments, dict[str, Any]]:
         from ..source.asr import make_transcriber
+        from .overlap import early_worker_for
 
         ref = inputs.get("source.audio")
         if ref is None:
             raise SourceError("route chose speech recognition but no audio was acquired", code="missing_input")
         transcriber = make_transcriber(params.asr_backend, ctx.settings)
         prompt_parts = [info.title, *[c.title for c in info.chapters]]
-        transcript = transcriber.transcribe(
-            ctx.path_of(ref),
-            language=params.source_language or None,
-            initial_prompt=". ".join(p for p in prompt_parts if p)[:400] or None,
-            checkpoint_dir=ctx.scratch_dir / "checkpoints",
-            progress=lambda done, total: ctx.report_progress(done / total if total else None,
-                                                             f"transcribed {done:.0f}s of {total:.0f}s"),
-            should_stop=ctx.should_stop,
-        )
+        early = early_worker_for(ctx, info)  # the endpoint starts on settled text meanwhile
+        early_summary: dict[str, Any] = {}
+        try:
+            transcript = transcriber.transcribe(
+                ctx.path_of(ref),
+                language=params.source_language or None,
+                initial_prompt=". ".join(p for p in prompt_parts if p)[:400] or None,
+                checkpoint_dir=ctx.scratch_dir / "checkpoints",
+                progress=lambda done, total: ctx.report_progress(done / total if total else None,
+                                                                 f"transcribed {done:.0f}s of {total:.0f}s"),
+                should_stop=ctx.should_stop,
+                on_window=early.start().on_window if early else None,
+            )
+        finally:
+            if early is not None:
+                early_summary = early.finish()
         if not any(s.kind == "speech" and s.text.strip() for s in transcript.segments):
             raise SourceError(
                 f"no speech was detected in {info.source}: it seems silent or music only",
@@ -333,7 +342,7 @@ class TranscribePhase(Phase):
                 "(e.g. talk.en.srt) and {new_run}",
                 details={"backend": params.asr_backend},
             )
-        return transcript
+        return transcript, early_summary
 
 
 class NormalizePhase(Phase):

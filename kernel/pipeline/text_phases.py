@@ -9,7 +9,7 @@ sentence is unaccounted for.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import LLMProfile, Settings
 from ..long_text.agent_loop import AGENT_PROFILE
@@ -20,6 +20,9 @@ from ..task_runtime.schemas import read_model
 from ..transcript import NormalizedDocument, SourceInfo
 from .intent import TranscriptParams
 from .states import TranscriptState
+
+if TYPE_CHECKING:
+    from ..long_text.contracts import Plan
 
 
 def effective_llm(params: TranscriptParams, settings: Settings) -> LLMProfile | None:
@@ -52,6 +55,24 @@ def llm_config(profile: LLMProfile | None) -> dict[str, Any] | None:
     }
 
 
+def plan_document(doc: NormalizedDocument, info: SourceInfo, params: TranscriptParams, settings: Settings,
+                  plan_id: str = "p1") -> Plan:
+    """The run's first plan for ``doc``: its glossary (metadata, the user's terms, the start of the
+    transcript), the request the intent makes, and the chunks the effective LLM profile sizes. The plan
+    phase calls it on the whole document; the early chunk worker (``overlap``) on a growing one."""
+    from ..long_text.contracts import TransformRequest
+    from ..long_text.glossary import build_glossary
+    from ..long_text.plan import build_plan
+    from ..long_text.tokens import count_tokens
+
+    chapter_titles: list[str | None] = [c.title for c in doc.chapters]
+    glossary = build_glossary(info.title, info.description, [t for t in chapter_titles if t], doc, params.glossary)
+    request = TransformRequest(mode=params.mode, source_language=doc.language,
+                               target_language=params.target_language, user_glossary=params.glossary)
+    return build_plan(doc, request, llm=effective_llm(params, settings), glossary=glossary,
+                      chapter_titles=chapter_titles, plan_id=plan_id, count_tokens=count_tokens)
+
+
 class PlanPhase(Phase):
     name = "plan"
     version = "2"
@@ -72,20 +93,11 @@ class PlanPhase(Phase):
         }
 
     def run(self, ctx: PhaseContext, inputs: Mapping[str, ArtifactRef]) -> PhaseResult:
-        from ..long_text.contracts import TransformRequest
-        from ..long_text.glossary import build_glossary
-        from ..long_text.plan import build_plan, plan_summary
-        from ..long_text.tokens import count_tokens
+        from ..long_text.plan import plan_summary
 
-        params: TranscriptParams = ctx.params
         doc = ctx.load_model(inputs["doc.normalized"], NormalizedDocument)
         info = ctx.load_model(inputs["source.info"], SourceInfo)
-        chapter_titles: list[str | None] = [c.title for c in doc.chapters]
-        glossary = build_glossary(info.title, info.description, [t for t in chapter_titles if t], doc, params.glossary)
-        request = TransformRequest(mode=params.mode, source_language=doc.language,
-                                   target_language=params.target_language, user_glossary=params.glossary)
-        plan = build_plan(doc, request, llm=effective_llm(params, ctx.settings), glossary=glossary,
-                          chapter_titles=chapter_titles, plan_id="p1", count_tokens=count_tokens)
+        plan = plan_document(doc, info, ctx.params, ctx.settings)
         return PhaseResult(outputs={"plan.current": PhaseOutput.json(plan, "plan.json")},
                            summary=plan_summary(plan),
                            domain_updates={CURRENT_PLAN_KEY: plan.plan_id, REPLAN_PATH_KEY: None})

@@ -61,8 +61,12 @@ class FakeDeepgramState:
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # While ``hold`` is set, transcription requests wait (up to 30 s) for ``release``; ``held`` marks one waiting.
+    # While ``hold`` is set, transcription requests after the ``hold_after``-th one received wait (up to
+    # ``hold_seconds``) for ``release``; ``held`` marks one waiting.
     hold: bool = False
+    hold_after: int = 0
+    hold_seconds: float = 30.0
+    answered: int = 0
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -109,10 +113,13 @@ class FakeDeepgramServer:
         with self.state.lock:
             self.state.faults.append(_Fault(status=status, remaining=times))
 
-    def hold_answers(self) -> None:
-        """Make transcription requests wait, unanswered, until ``release_answers`` (a slow upload or service)."""
+    def hold_answers(self, *, after: int = 0, seconds: float = 30.0) -> None:
+        """Make transcription requests wait, unanswered, until ``release_answers`` (a slow upload or service);
+        with ``after``, the next ``after`` requests are answered at once and only later ones wait."""
         with self.state.lock:
             self.state.hold = True
+            self.state.hold_after = self.state.answered + after
+            self.state.hold_seconds = seconds
             self.state.release.clear()
             self.state.held.clear()
 
@@ -188,9 +195,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "err_msg": "Invalid credentials.",
                 "request_id": str(uuid.uuid4()),
             }
-        if self.state.hold:
+        with self.state.lock:
+            self.state.answered += 1
+            wait = self.state.hold and self.state.answered > self.state.hold_after
+        if wait:
             self.state.held.set()
-            self.state.release.wait(30.0)
+            self.state.release.wait(self.state.hold_seconds)
         with self.state.lock:
             fault = next((f for f in self.state.faults if f.remaining > 0), None)
             if fault is not None:
