@@ -19,6 +19,7 @@ from ..task_runtime.contracts import ArtifactRef
 from ..task_runtime.errors import PathNotAllowedError
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..transcript import RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
+from .draft import DraftWriter
 from .intent import TranscriptParams
 from .states import TranscriptState
 
@@ -315,6 +316,7 @@ class TranscribePhase(Phase):
             raise SourceError("route chose speech recognition but no audio was acquired", code="missing_input")
         transcriber = make_transcriber(params.asr_backend, ctx.settings)
         prompt_parts = [info.title, *[c.title for c in info.chapters]]
+        draft = DraftWriter.start(ctx.run_dir.path)  # the text recognized so far, for inspect detail 'draft'
         transcript = transcriber.transcribe(
             ctx.path_of(ref),
             language=params.source_language or None,
@@ -323,6 +325,7 @@ class TranscribePhase(Phase):
             progress=lambda done, total: ctx.report_progress(done / total if total else None,
                                                              f"transcribed {done:.0f}s of {total:.0f}s"),
             should_stop=ctx.should_stop,
+            on_window=draft.on_window,
         )
         if not any(s.kind == "speech" and s.text.strip() for s in transcript.segments):
             raise SourceError(
