@@ -1,7 +1,7 @@
 """The human CLI, ``yt-transcript`` (console script ``scripts.cli:main``).
 
     yt-transcript run SOURCE [options of the run intent] [--work-dir DIR] [--json]
-    yt-transcript inspect RUN [--detail ...] [--cursor N] [--json]
+    yt-transcript inspect RUN [--detail ... | --draft] [--cursor N] [--json]
     yt-transcript runs [--json]
     yt-transcript resume RUN [--json]
     yt-transcript advance RUN ACTION [--chunk-id ID] [--json]
@@ -50,6 +50,7 @@ from scripts.words import cli_error, cli_next_step, cli_text
 
 _PIPELINE = TranscriptPipeline()
 DETAILS = batch_cli.detail_choices()  # the inspect details of runs and of batches
+DRAFT_DETAIL = "draft"  # the text recognized so far (``kernel.pipeline.draft``)
 ACTIONS = _PIPELINE.actions.names()
 ACTION_ARGUMENTS = _PIPELINE.actions.arguments()
 
@@ -279,6 +280,25 @@ def format_envelope(envelope: CommandEnvelope) -> str:
     return "\n".join(lines)
 
 
+def format_draft(envelope: CommandEnvelope) -> str:
+    """The text recognized so far: a status line, the page's paragraphs, and the command for what follows."""
+    page = envelope.data.get("draft") or {}
+    run_id = envelope.run_id
+    lines = [str(page.get("status") or "")]
+    if page.get("text"):
+        lines += ["", str(page["text"])]
+    if page.get("next_cursor") is not None:
+        lines += ["", f"more: `yt-transcript inspect {run_id} --draft --cursor {page['next_cursor']}`"]
+    elif not page.get("complete"):
+        if page.get("segments_total"):
+            lines += ["", f"the words recognized after these: `yt-transcript inspect {run_id} --draft --cursor "
+                          f"{page.get('poll_cursor', 0)}`"]
+        else:
+            lines += [f"next: {cli_next_step(envelope.next_step, run_id)}",
+                      f"`yt-transcript inspect {run_id} --draft` shows the words once they are recognized"]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- commands
 class Session:
     """One CLI invocation: the api (built lazily), the result stream and the progress display."""
@@ -444,6 +464,8 @@ def cmd_inspect(session: Session) -> int:
     envelope = session.api.inspect_run(args.run, detail=args.detail, cursor=args.cursor)
     if session.as_json:
         _json_line(session.out, envelope.model_dump(mode="json"))
+    elif args.detail == DRAFT_DETAIL:
+        session.out.write(format_draft(envelope) + "\n")
     else:
         session.out.write(format_envelope(envelope) + "\n")
     return 0
@@ -581,9 +603,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "degraded (the degraded parts are listed in the quality report); without it the run stops "
                      "there and the command exits with 3")
 
-    inspect = add("inspect", "show a run's state, phases, chunks or history")
-    inspect.add_argument("--detail", choices=DETAILS, default="summary")
-    inspect.add_argument("--cursor", type=int, default=0, metavar="N", help="page start for chunks/telemetry")
+    inspect = add("inspect", "show a run's state, phases, chunks, history, or the text recognized so far")
+    shown = inspect.add_mutually_exclusive_group()
+    shown.add_argument("--detail", choices=DETAILS, default="summary")
+    shown.add_argument("--draft", dest="detail", action="store_const", const=DRAFT_DETAIL,
+                       help="the text recognized so far, readable while speech recognition runs "
+                       "(--detail draft)")
+    inspect.add_argument("--cursor", type=int, default=0, metavar="N",
+                         help="page start for chunks, telemetry, items and the draft")
     runs = add("runs", "list runs (damaged ones too, with the file at fault)", run_arg=False)
     runs_sub = runs.add_subparsers(dest="runs_command", metavar="prune")
     prune = runs_sub.add_parser("prune", help="delete old finished, cancelled and failed runs (outputs stay)",

@@ -1,7 +1,7 @@
 """Inspect a run: ``python -m scripts.inspect RUN [--detail DETAIL] [--cursor N] [--limit N]``.
 
 DETAIL is one of the runtime's and the pipeline's inspect details (``summary``, ``phases``, ``telemetry``,
-``chunks``; ``--help`` lists them).
+``chunks``, ``article``, ``draft``; ``--help`` lists them).
 
 Prints one JSON document on stdout: ``{"ok": true, ...the CommandEnvelope...}`` (state, allowed_actions,
 progress, phase table, artifacts, and the detail's data with ``next_cursor`` for pages), or

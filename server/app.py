@@ -42,6 +42,9 @@ Typical flow: create-run(source) -> advance-run(run_id) repeatedly (each call re
 at most {MAX_WAIT_SECONDS:g}; result.status 'running' means call it again) -> when allowed_actions contains
 'finalize', finalize-run(run_id). If the quality gate is degraded, only 'accept_degraded' is offered:
 review inspect-run, then finalize-run(run_id, accept_degraded=true).
+While speech recognition runs, inspect-run(run_id, detail='draft', cursor=0) shows the words recognized so
+far (draft.text, draft.status); later calls with cursor=draft.poll_cursor return only the new words, until
+draft.complete is true.
 Reading the result: finalize-run returns the article's title, words and chapters, resource links to every
 published file and, for a short article, its text (article.text). A longer one is read page by page:
 inspect-run(run_id, detail='article', cursor=0), then cursor=next_cursor until next_cursor is null; the

@@ -3,17 +3,18 @@
 Invariants:
 - ``RunView`` is self-sufficient: it always carries ``run_id``, ``state``, ``allowed_actions`` and a
   ``next_step`` sentence, so a client that passes only ``structuredContent`` to the model loses nothing.
-  The text content carries the same JSON (plus the article page as its own block), so a client that
+  The text content carries the same JSON (plus an article or draft page as its own block), so a client that
   passes only the content loses nothing either.
 - It stays small: strings, lists and mappings taken from the runtime are trimmed to fixed caps and the
   view (without the three parts below) stays under ``MAX_RESULT_BYTES``. A paged listing (chunks,
   telemetry) that would not fit is shortened to the items that do, and ``next_cursor`` continues right
   after them, so paging still reaches every item; anything else still too large sheds ``data`` (with a
   warning naming what to read instead).
-- Three parts are exempt from trimming, each bounded by its own size: ``article`` (one page of a
-  published file, ``kernel.output.pages``: at most 40,000 characters and 7,000 tokens), ``agent_task``
-  (what the run waits for the caller to write, as the pipeline describes it) and ``files`` (one row per
-  published file). Every tool result stays under ``MAX_RESULT_TOKENS`` (a test measures it).
+- Four parts are exempt from trimming, each bounded by its own size: ``article`` (one page of a
+  published file, ``kernel.output.pages``: at most 40,000 characters and 7,000 tokens), ``draft`` (one page
+  of the text recognized so far, ``kernel.pipeline.draft``: at most 32,000 characters and 6,000 tokens),
+  ``agent_task`` (what the run waits for the caller to write, as the pipeline describes it) and ``files``
+  (one row per published file). Every tool result stays under ``MAX_RESULT_TOKENS`` (a test measures it).
 - ``next_step`` and every hint render the policy's words in MCP words (``server.words``: tools and
   arguments); they never widen ``allowed_actions``, which remain the only authority on what may happen next.
 """
@@ -32,7 +33,7 @@ from kernel.task_runtime.contracts import FINISHED_STATES, CommandEnvelope, Phas
 from .resources import file_uri, mime_type_for
 from .words import ARTICLE_DETAIL, Vocabulary, call, render_next_step, speak
 
-MAX_RESULT_BYTES = 6_000  # the view without article, agent_task and files
+MAX_RESULT_BYTES = 6_000  # the view without article, draft, agent_task and files
 MAX_RESULT_TOKENS = 25_000  # a whole tool result (content and structured content), the clients' usual cap
 MAX_STRING_CHARS = 300
 MAX_LIST_ITEMS = 20
@@ -40,7 +41,7 @@ MAX_MAPPING_ITEMS = 25
 MAX_DEPTH = 5
 TOOL_PAGE_SIZE = 20  # rows per page for inspect-run's chunks and telemetry listings
 INLINE_MAX_CHARS = 20_000  # finalize-run inlines an article this small (if it is also one page)
-_EXEMPT = {"article", "agent_task", "files"}
+_EXEMPT = {"article", "draft", "agent_task", "files"}
 
 __all__ = ["MAX_RESULT_BYTES", "MAX_RESULT_TOKENS", "RunView", "render_next_step", "run_view", "tool_result"]
 
@@ -99,6 +100,30 @@ class ArticleView(_View):
     size_bytes: int | None = None
 
 
+class DraftView(_View):
+    """One page of the text recognized so far (inspect-run detail='draft'), and how far recognition is."""
+
+    text: str = Field(description="the words recognized from cursor on, as plain paragraphs (empty when "
+                      "nothing new is recognized yet)")
+    cursor: int = Field(description="the index of the first transcript segment on this page")
+    next_cursor: int | None = Field(description="more is recognized already: pass as cursor for the next page; "
+                                    "null when this page reaches what is recognized now")
+    poll_cursor: int = Field(description="pass as cursor on a later call to get only the words recognized "
+                             "after this page")
+    segments: int = Field(description="transcript segments on this page")
+    segments_total: int = Field(description="transcript segments recognized so far")
+    words: int
+    start: float | None = Field(default=None, description="seconds into the media where this page starts")
+    end: float | None = Field(default=None, description="seconds into the media where this page ends")
+    complete: bool = Field(description="recognition is finished: nothing more will be added")
+    origin: Literal["speech_recognition", "subtitles"] | None = None
+    seconds_done: float | None = Field(default=None, description="seconds of the media recognized so far")
+    seconds_total: float | None = Field(default=None, description="the media's length in seconds, when known")
+    windows_done: int | None = None
+    windows_total: int | None = None
+    status: str = Field(description="one line: how far recognition is, or what the run does until it starts")
+
+
 class FileView(_View):
     name: str
     path: str | None = Field(description="where the file was published")
@@ -132,6 +157,8 @@ class RunView(_View):
     article: ArticleView | None = Field(default=None, description="the published article (or an export), or "
                                         "one page of it")
     files: list[FileView] | None = Field(default=None, description="every published file with its resource")
+    draft: DraftView | None = Field(default=None, description="the text recognized so far, one page "
+                                    "(inspect-run detail='draft')")
     next_cursor: int | None = Field(default=None, description="pass as cursor to inspect-run for the next page")
     warnings: list[str] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)
@@ -225,6 +252,7 @@ def run_view(envelope: CommandEnvelope, vocabulary: Vocabulary | None = None, *,
     next_cursor = data.pop("next_cursor", None)
     paged = "next_cursor" in envelope.data
     article_page = data.pop("article", None)
+    draft_page = data.pop("draft", None)
     file_rows = data.pop("files", None)
     result = None
     if envelope.result is not None:
@@ -263,6 +291,7 @@ def run_view(envelope: CommandEnvelope, vocabulary: Vocabulary | None = None, *,
         agent_task=envelope.awaiting_input,
         article=article_view(article_page, run_id) if isinstance(article_page, dict) else None,
         files=file_views(file_rows, run_id, envelope.outputs),
+        draft=DraftView.model_validate(draft_page) if isinstance(draft_page, dict) else None,
         next_cursor=next_cursor if isinstance(next_cursor, int) else None,
         warnings=warnings,
         data=trim(speak_all(data, run_id, vocabulary)),
@@ -334,12 +363,15 @@ def with_delivery(view: RunView, page: RunView | None) -> RunView:
 
 # --------------------------------------------------------------------------- tool results
 def tool_result(view: RunView, *, links: bool = False) -> CallToolResult:
-    """The tool result: ``view`` as structured content, the same JSON as text (an article page as its
-    own text block instead of inside the JSON), and with ``links`` a resource link per published file."""
+    """The tool result: ``view`` as structured content, the same JSON as text (an article or draft page as
+    its own text block instead of inside the JSON), and with ``links`` a resource link per published file."""
     shown = view.model_dump(mode="json", exclude_none=True)
     page_text = view.article.text if view.article is not None else None
     if page_text is not None:
         shown["article"]["text"] = "(in the next text block)"
+    elif view.draft is not None and view.draft.text:
+        page_text = view.draft.text
+        shown["draft"]["text"] = "(in the next text block)"
     content: list[ContentBlock] = [TextContent(type="text", text=json.dumps(shown, ensure_ascii=False))]
     if page_text is not None:
         content.append(TextContent(type="text", text=page_text))

@@ -189,11 +189,13 @@ tool), work_dir, state and allowed_actions. Bad input comes back as a tool error
 
 INSPECT_RUN = """Read-only view of a run; safe to call any time, changes nothing. detail: summary (default:
 state, progress, phase table, artifacts, route and chunk counts, failure), phases, chunks (per-chunk status,
-paginated), telemetry (every history event, paginated) or article (the published article, one page of at
+paginated), telemetry (every history event, paginated), article (the published article, one page of at
 most about 40,000 characters per call, in article.text; name='srt', 'vtt' or 'json' pages an export the same
-way). For the next page, pass the returned next_cursor as cursor; it is null on the last page, and the
-pages joined give the published file exactly. Use it to decide between allowed_actions, to see why a run
-failed, or to read the finished article."""
+way), draft (the text recognized so far, readable while speech recognition runs: draft.text as paragraphs,
+draft.status, draft.complete; pass draft.poll_cursor as cursor on a later call to get only the new words)
+or items (a batch's items). For the next page, pass the returned next_cursor as cursor; it is null on the
+last page, and the article's pages joined give the published file exactly. Use it to decide between
+allowed_actions, to see why a run failed, or to read the finished article."""
 
 ADVANCE_RUN = """Move a run forward: run one allowed action (or, with no action, the one the policy chooses)
 and wait up to wait_seconds (default 20, max 55) for it. Long work (download, speech recognition, the LLM

@@ -19,10 +19,12 @@ from ..task_runtime.contracts import ArtifactRef
 from ..task_runtime.errors import PathNotAllowedError
 from ..task_runtime.phases import Phase, PhaseContext, PhaseOutput, PhaseResult
 from ..transcript import RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
+from .draft import DraftWriter
 from .intent import TranscriptParams
 from .states import TranscriptState
 
 if TYPE_CHECKING:
+    from ..source.asr.base import WindowResult
     from ..source.ytdlp_errors import RetryPolicy
 
 _WAIT_STEP_S = 0.25
@@ -317,9 +319,18 @@ class TranscribePhase(Phase):
             raise SourceError("route chose speech recognition but no audio was acquired", code="missing_input")
         transcriber = make_transcriber(params.asr_backend, ctx.settings)
         prompt_parts = [info.title, *[c.title for c in info.chapters]]
+        draft = DraftWriter.start(ctx.run_dir.path)  # the text recognized so far, for inspect detail 'draft'
         early = early_worker_for(ctx, info)  # the endpoint starts on settled text meanwhile
+
+        def on_window(window: WindowResult) -> None:
+            draft.on_window(window)  # first: readers see the words even while the early worker holds recognition
+            if early is not None:
+                early.on_window(window)
+
         early_summary: dict[str, Any] = {}
         try:
+            if early is not None:
+                early.start()
             transcript = transcriber.transcribe(
                 ctx.path_of(ref),
                 language=params.source_language or None,
@@ -328,7 +339,7 @@ class TranscribePhase(Phase):
                 progress=lambda done, total: ctx.report_progress(done / total if total else None,
                                                                  f"transcribed {done:.0f}s of {total:.0f}s"),
                 should_stop=ctx.should_stop,
-                on_window=early.start().on_window if early else None,
+                on_window=on_window,
             )
         finally:
             if early is not None:

@@ -50,6 +50,7 @@ from ..task_runtime.workdir import RunDir
 from ..transcript import NormalizedDocument, RouteDecision, SourceInfo, SourceTracks, TranscriptSegments
 from .actions import ACTION_TABLE
 from .cue_phases import CueTranslationPhase
+from .draft import DraftWindow, draft_page
 from .intent import TranscriptParams, parse_params
 from .output_phases import AssemblePhase, VerifyPhase, output_sources, publish_outputs
 from .progress_weights import phase_weights
@@ -62,7 +63,7 @@ GATE_PHASE = "verify"
 
 PERSISTED_MODELS: tuple[type[BaseModel], ...] = (
     SourceInfo, SourceTracks, RouteDecision, TranscriptSegments, NormalizedDocument, Plan, ChunkState,
-    QualityReport, PreflightReport, JsonExport, CueTranslation, SectionTitles,
+    QualityReport, PreflightReport, JsonExport, CueTranslation, SectionTitles, DraftWindow,
 )
 QUALITY_SUMMARY_KEYS = ("reasons", "llm_used", "degraded_chunks", "fallback_chunks", "notes")
 ARTICLE_OUTPUT = OUTPUT_NAMES["md"]  # the output name of the article ("markdown")
@@ -130,7 +131,7 @@ class TranscriptPipeline:
             PreflightPhase(), DiscoverPhase(), RoutePhase(), AcquirePhase(), TranscribePhase(), NormalizePhase(),
             PlanPhase(), TransformPhase(), TitlesPhase(), MergePhase(), CueTranslationPhase(), VerifyPhase(), AssemblePhase(),
         ]
-        self._details: dict[str, DetailPage] = {"chunks": chunk_page, "article": article_page}
+        self._details: dict[str, DetailPage] = {"chunks": chunk_page, "article": article_page, "draft": draft_page}
 
     @property
     def phases(self) -> Sequence[Phase]:

@@ -1,5 +1,6 @@
-"""Speech recognition through the real CLI: Deepgram (real SDK, local fake service) with speakers, and a
-whisper run killed mid-transcription that resumes from its last window checkpoint.
+"""Speech recognition through the real CLI: Deepgram (real SDK, local fake service) with speakers, a
+whisper run killed mid-transcription that resumes from its last window checkpoint, and the draft of the
+text recognized so far growing window by window.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import shutil
 import signal
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +136,62 @@ def test_speech_recognition_moves_the_bar_in_proportion_to_the_audio_done(speech
     positions = [i for i, row in enumerate(rows) if row[3] == "transcribe"]
     started, after = int(rows[positions[0]][0]), int(rows[positions[-1] + 1][0])
     assert after - started >= 25, proc.stderr
+
+
+def draft_page(run: str, *, cwd: Path, env: dict[str, str], cursor: int = 0) -> dict[str, Any]:
+    """``yt-transcript inspect RUN --draft --cursor N --json``: the envelope's draft page."""
+    proc = cli("inspect", run, "--draft", "--cursor", str(cursor), "--json", cwd=cwd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    envelope = json_result(proc)
+    assert envelope["state"] == "transcribing" or envelope["data"]["draft"]["complete"], envelope["state"]
+    page: dict[str, Any] = envelope["data"]["draft"]
+    return page
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def test_the_draft_grows_window_by_window_while_whisper_runs_and_ends_as_the_transcript(
+    speech: Path, tmp_path: Path
+) -> None:
+    # Three windows of about 15 s. Each run is killed as a window's checkpoint is saved, before that window
+    # reaches the draft: first after one window, then (resumed: its finished windows come back from their
+    # checkpoints first) after two. Every look at the draft falls inside the transcribe phase, whatever
+    # the machine's speed.
+    config = tmp_path / "config.toml"
+    config.write_text("[whisper]\nwindow_seconds = 15\n", encoding="utf-8")
+    env = environment(tmp_path / "home", YTT_CONFIG=str(config))
+    seen: list[int] = []
+
+    first = cli("run", speech.name, "--route", "asr", "--output-dir", "out", "--json", cwd=tmp_path,
+                env={**env, "YTT_CRASH_AT": "asr:window:2:saved"})
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    run_id = json_result(cli("runs", "--json", cwd=tmp_path, env=env))["runs"][0]["run_id"]
+    early = draft_page(run_id, cwd=tmp_path, env=env)
+    assert (early["complete"], early["windows_done"]) == (False, 1) and early["windows_total"] >= 3
+    seen.append(early["segments_total"])
+
+    second = cli("resume", run_id, cwd=tmp_path, env={**env, "YTT_CRASH_AT": "asr:window:1:saved"})
+    assert second.returncode == -signal.SIGKILL, second.stderr
+    grown = draft_page(run_id, cwd=tmp_path, env=env)
+    new = draft_page(run_id, cwd=tmp_path, env=env, cursor=early["poll_cursor"])
+    assert (grown["complete"], grown["windows_done"]) == (False, 2)
+    seen.append(grown["segments_total"])
+    assert grown["text"].startswith(early["text"])  # the regrown draft keeps what was read before
+    # Polling from poll_cursor hands out only the words recognized since.
+    assert new["cursor"] == early["poll_cursor"] and new["text"]
+    assert words(new["text"]) == words(grown["text"])[len(words(early["text"])):]
+    phases = {p["name"]: p["status"] for p in inspect_run(run_id, cwd=tmp_path, env=env)["phases"]}
+    assert phases["transcribe"] != "succeeded"
+
+    assert seen[0] > 0 and seen[1] > seen[0], seen
+    finished = cli("resume", run_id, cwd=tmp_path, env=env)
+    assert finished.returncode == 0, finished.stderr
+    final = draft_page(run_id, cwd=tmp_path, env=env)
+    assert final["complete"] and final["next_cursor"] is None
+    assert final["status"].startswith("recognition finished: all ")
+    work_dir = Path(inspect_run(run_id, cwd=tmp_path, env=env)["work_dir"])
+    transcript = json.loads((work_dir / "artifacts" / "transcribe" / "segments.json").read_text(encoding="utf-8"))
+    assert words(final["text"]) == words(" ".join(s["text"] for s in transcript["segments"]))
+    assert final["segments_total"] == len(transcript["segments"])

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from kernel.config import ConfigError
+from kernel.config import ConfigError, load_settings
+from kernel.pipeline import build_runtime_api
 from kernel.task_runtime.api import ProgressCallback, RuntimeApi
 from kernel.task_runtime.contracts import CommandEnvelope, Progress, RunState
 from kernel.task_runtime.errors import (
@@ -25,6 +26,7 @@ from kernel.task_runtime.errors import (
 )
 from scripts import cli
 from tests.conftest import EXAMPLES
+from tests.scripts.test_cli_words import assert_cli_words
 from tests.task_runtime.toy_pipeline import make_api
 
 
@@ -129,6 +131,38 @@ def test_a_budget_below_one_request_is_refused_before_a_run_is_created(sample: P
     assert proc.returncode != 0
     error = json.loads(proc.stdout)["error"]
     assert "max_llm_requests" in error["message"]
+
+
+def test_inspect_draft_prints_a_status_line_and_the_text_and_detail_draft_json_is_the_envelope(
+    sample: Path, tmp_path: Path
+) -> None:
+    result = json.loads(yt_transcript("run", sample.name, "--output-dir", "out", "--json", cwd=tmp_path).stdout)
+
+    shown = yt_transcript("inspect", result["run_id"], "--draft", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    status, _, text = shown.stdout.partition("\n\n")
+    assert status.startswith("the transcript comes from subtitles (") and "\n" not in status
+    segments = json.loads((Path(result["work_dir"]) / "artifacts/transcribe/segments.json").read_text("utf-8"))
+    assert text.startswith(segments["segments"][0]["text"]) and "more:" not in text
+    as_json = yt_transcript("inspect", result["run_id"], "--detail", "draft", "--json", "--cursor", "1", cwd=tmp_path)
+    envelope = json.loads(as_json.stdout)
+    assert envelope["run_id"] == result["run_id"] and envelope["data"]["detail"] == "draft"
+    assert envelope["data"]["draft"]["cursor"] == 1 and envelope["data"]["draft"]["complete"] is True
+    both = yt_transcript("inspect", result["run_id"], "--draft", "--detail", "chunks", cwd=tmp_path)
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_inspect_draft_of_a_run_that_has_not_started_says_what_it_is_doing_in_cli_words(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = build_runtime_api(load_settings(cwd=tmp_path))
+    run_id = api.create_run({"source": str(sample)}).run_id
+
+    assert cli.main(["inspect", run_id, "--draft"], api_factory=lambda: api) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("nothing recognized yet: the run is created\nnext: ")
+    assert f"`yt-transcript inspect {run_id} --draft` shows the words once they are recognized" in out
+    assert_cli_words(out)
 
 
 class InterruptingApi(RuntimeApi):

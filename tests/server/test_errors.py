@@ -53,7 +53,7 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str, str, list[str] | None]] = [
     ("advance-run", {"run_id": "RUN", "wait_seconds": -1}, "invalid_option", "wait_seconds", None),
     ("advance-run", {"run_id": "RUN", "action": "explode"}, "invalid_option", "action", None),
     ("inspect-run", {"run_id": "RUN", "detail": "everything"}, "invalid_option", "detail",
-     ["summary", "phases", "telemetry", "chunks", "article", "items"]),
+     ["summary", "phases", "telemetry", "chunks", "article", "draft", "items"]),
     ("inspect-run", {"run_id": "RUN", "cursor": "soon"}, "invalid_option", "cursor", None),
     ("apply-control", {"run_id": "RUN", "signal": "stop"}, "invalid_option", "signal", ["pause", "cancel"]),
     ("finalize-run", {"run_id": "RUN", "accept_degraded": "perhaps"}, "invalid_option", "accept_degraded", None),

@@ -85,7 +85,7 @@ async def test_the_server_offers_exactly_the_six_tools_with_output_schemas(api: 
     assert set(tools["finalize-run"].input_schema["properties"]) == {"run_id", "accept_degraded", "wait_seconds"}
     inspect = tools["inspect-run"].input_schema["properties"]
     assert set(inspect) == {"run_id", "detail", "cursor", "name"}
-    assert inspect["detail"]["enum"] == ["summary", "phases", "telemetry", "chunks", "article", "items"]
+    assert inspect["detail"]["enum"] == ["summary", "phases", "telemetry", "chunks", "article", "draft", "items"]
     assert {"article", "agent_task", "files"} <= set(tools["finalize-run"].output_schema["properties"])
 
 
