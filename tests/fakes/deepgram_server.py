@@ -61,14 +61,14 @@ class FakeDeepgramState:
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # While ``hold`` is set, transcription requests after the ``hold_after``-th one received wait (up to
-    # ``hold_seconds``) for ``release``; ``held`` marks one waiting.
+    # While ``hold`` is set, the transcription requests received after the ``hold_after``-th one wait (up to
+    # ``hold_seconds``) on ``gate`` until released or let through (``allow_more``); ``held`` marks one waiting.
     hold: bool = False
     hold_after: int = 0
     hold_seconds: float = 30.0
-    answered: int = 0
+    received: int = 0
+    gate: threading.Condition = field(default_factory=threading.Condition)
     held: threading.Event = field(default_factory=threading.Event)
-    release: threading.Event = field(default_factory=threading.Event)
 
 
 class FakeDeepgramServer:
@@ -116,21 +116,27 @@ class FakeDeepgramServer:
     def hold_answers(self, *, after: int = 0, seconds: float = 30.0) -> None:
         """Make transcription requests wait, unanswered, until ``release_answers`` (a slow upload or service);
         with ``after``, the next ``after`` requests are answered at once and only later ones wait."""
-        with self.state.lock:
+        with self.state.gate:
             self.state.hold = True
-            self.state.hold_after = self.state.answered + after
+            self.state.hold_after = self.state.received + after
             self.state.hold_seconds = seconds
-            self.state.release.clear()
             self.state.held.clear()
+
+    def allow_more(self, count: int = 1) -> None:
+        """Let ``count`` more held (or future) requests through, keeping the hold for the rest."""
+        with self.state.gate:
+            self.state.hold_after += count
+            self.state.held.clear()
+            self.state.gate.notify_all()
 
     def wait_until_held(self, timeout: float = 30.0) -> bool:
         """True once a transcription request is waiting on ``hold_answers``."""
         return self.state.held.wait(timeout)
 
     def release_answers(self) -> None:
-        with self.state.lock:
+        with self.state.gate:
             self.state.hold = False
-        self.state.release.set()
+            self.state.gate.notify_all()
 
     def start(self) -> FakeDeepgramServer:
         self._thread.start()
@@ -195,12 +201,16 @@ class _Handler(BaseHTTPRequestHandler):
                 "err_msg": "Invalid credentials.",
                 "request_id": str(uuid.uuid4()),
             }
-        with self.state.lock:
-            self.state.answered += 1
-            wait = self.state.hold and self.state.answered > self.state.hold_after
-        if wait:
-            self.state.held.set()
-            self.state.release.wait(self.state.hold_seconds)
+        with self.state.gate:
+            self.state.received += 1
+            number = self.state.received
+
+            def let_through() -> bool:
+                return not self.state.hold or number <= self.state.hold_after
+
+            if not let_through():
+                self.state.held.set()
+                self.state.gate.wait_for(let_through, timeout=self.state.hold_seconds)
         with self.state.lock:
             fault = next((f for f in self.state.faults if f.remaining > 0), None)
             if fault is not None:
