@@ -93,6 +93,8 @@ class WhisperSettings(_Section):
     vad: bool = Field(default=True, description="sequential decoding only; the batched path always uses VAD")
     word_timestamps: bool = True
     window_seconds: float = Field(default=300.0, gt=10, description="audio per checkpoint")
+    first_window_seconds: float = Field(default=30.0, gt=5, description="audio in the first checkpoint: the draft's "
+                                        "first words come after this much audio is recognized")
     cpu_threads: int = Field(default=0, ge=0, description="0: the CPU cores this process may use")
 
 

@@ -73,7 +73,7 @@ def test_the_draft_grows_part_by_part_while_recognition_runs(tmp_path: Path) -> 
         assert second["words_list"] == first_words + new_words  # polling from poll_cursor gives only the new words
 
         deepgram.release_answers()
-        stdout, stderr = process.communicate(timeout=300)
+        _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr
     final = draft(run_dir.name, home, env)
     assert final["complete"] is True

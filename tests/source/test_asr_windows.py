@@ -151,3 +151,12 @@ def test_a_long_initial_prompt_is_cut_at_a_word_boundary_keeping_its_start() -> 
     assert len(capped) <= 100
     assert capped.split()[-1].startswith("term")
     assert cap_initial_prompt("   ") is None
+
+
+def test_a_first_window_of_its_own_size_comes_first_and_the_rest_keep_theirs() -> None:
+    energies = _energies_with_silences(1000.0, [])
+    windows = plan_windows(energies, duration=1000.0, target_seconds=300.0, first_target_seconds=30.0)
+    _assert_tiles(windows, 1000.0)
+    assert 20.0 <= windows[0].duration <= 40.0  # the first words are ready after about 30 s of audio
+    assert all(255.0 <= w.duration <= 315.0 for w in windows[1:-1])
+    assert windows == plan_windows(energies, duration=1000.0, target_seconds=300.0, first_target_seconds=30.0)

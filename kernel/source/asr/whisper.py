@@ -146,7 +146,9 @@ class WhisperTranscriber:
         """
         energies, info = wav_frame_energies(audio_path)
         duration = info.duration
-        windows = plan_windows(energies, duration=duration, target_seconds=self._options.window_seconds)
+        windows = plan_windows(energies, duration=duration, target_seconds=self._options.window_seconds,
+                               first_target_seconds=min(self._options.first_window_seconds,
+                                                        self._options.window_seconds))
         del energies
         audio_fingerprint = fingerprint_file(audio_path)
         prompt = cap_initial_prompt(initial_prompt)

@@ -11,7 +11,8 @@ Invariants:
   ``+-search_seconds`` around the nominal boundary (clamped to a third of the target length, so short
   windows stay sane); among near-equal quiet points the one closest to the nominal boundary wins.
 - No window is longer than ``max_seconds`` (default: target plus the search zone), and the last one is
-  never shorter than the search zone unless the whole audio is.
+  never shorter than the search zone unless the whole audio is. The first window may have a target of its
+  own (``first_target_seconds``, shorter: the first recognized words are ready sooner).
 - ``plan_windows`` is a pure function of the energies and the parameters: the same audio and settings
   always give the same windows, which the checkpoint keys depend on.
 - Audio is read as 16-bit PCM; ``wav_frame_energies`` streams the file and ``read_wav_window`` reads one
@@ -137,31 +138,40 @@ def plan_windows(
     max_seconds: float | None = None,
     search_seconds: float = DEFAULT_SEARCH_SECONDS,
     frame_seconds: float = FRAME_SECONDS,
+    first_target_seconds: float | None = None,
 ) -> list[TimeWindow]:
-    """Split ``[0, duration]`` into windows of about ``target_seconds``, cut at quiet points.
+    """Split ``[0, duration]`` into windows of about ``target_seconds``, cut at quiet points; the first one of
+    about ``first_target_seconds`` when given (a short first window: the first words are ready sooner).
 
     Raises:
-        ValueError: ``target_seconds`` is not positive or ``max_seconds`` is below it.
+        ValueError: a target is not positive or ``max_seconds`` is below ``target_seconds``.
     """
-    if target_seconds <= 0:
+    if target_seconds <= 0 or (first_target_seconds is not None and first_target_seconds <= 0):
         raise ValueError("target_seconds must be positive")
-    zone = min(search_seconds, target_seconds / 3)
-    limit = target_seconds + zone if max_seconds is None else max_seconds
-    if limit < target_seconds:
+    if max_seconds is not None and max_seconds < target_seconds:
         raise ValueError("max_seconds must be at least target_seconds")
+
+    def bounds_for(target: float) -> tuple[float, float]:  # the search zone and the longest window
+        zone = min(search_seconds, target / 3)
+        return zone, (target + zone if max_seconds is None else max(max_seconds, target))
+
     smoothed = _smooth(energies, max(1, round(SMOOTHING_SECONDS / frame_seconds)))
     duration = round(duration, 3)
     cuts: list[float] = []
     start = 0.0
+    target = first_target_seconds or target_seconds
+    zone, limit = bounds_for(target)
     while duration - start > limit:
-        nominal = start + target_seconds
+        nominal = start + target
         low = nominal - zone
         high = min(nominal + zone, start + limit, duration - zone)
         cut = round(_quietest_time(smoothed, low, high, nominal, frame_seconds), 3)
         if cut <= start:  # cannot happen with a sane zone; guards against rounding at tiny targets
-            cut = round(start + target_seconds, 3)
+            cut = round(start + target, 3)
         cuts.append(cut)
         start = cut
+        target = target_seconds
+        zone, limit = bounds_for(target)
     bounds = [0.0, *cuts, duration]
     return [TimeWindow(index=i, start=bounds[i], end=bounds[i + 1]) for i in range(len(bounds) - 1)]
 
