@@ -2,7 +2,7 @@
 
 Benchmarks measure speed; tests never do. Each benchmark also runs on its own:
 ``python -m benchmarks.subtitles``, ``python -m benchmarks.asr``, ``python -m benchmarks.long_text``,
-``python -m benchmarks.batch``.
+``python -m benchmarks.overlap``, ``python -m benchmarks.batch``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["subtitles", "asr", "long_text", "batch"]
+BENCHMARKS = ["subtitles", "asr", "long_text", "overlap", "batch"]
 
 
 def main() -> int:
