@@ -26,6 +26,8 @@ Invariants:
 - Streaming is used when ``profile.streaming``; if the server rejects it (a 4xx mentioning ``stream``)
   or answers a streaming request with something that is not SSE, the client switches to non-streaming
   for this call and every later one (the switch is not counted as a retry, but the extra request is).
+  A streamed body is read to its end after ``[DONE]`` (briefly bounded), so its keep-alive connection
+  serves the next request instead of being closed.
 - Usage comes from the server; if it is missing it is estimated with ``count_tokens`` and the result
   says ``usage_estimated``.
 - Safe for many concurrent asyncio tasks: counters change only between awaits. Rate limiting is
@@ -43,11 +45,12 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx2
 import openai
 from pydantic import BaseModel, ConfigDict
 
@@ -123,6 +126,7 @@ _NO_KEY_PLACEHOLDER = "sk-no-key-required"
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 30.0
 MAX_WAIT_S = 120.0
+DRAIN_TIMEOUT_S = 0.1  # reading the rest of a streamed body after [DONE] (the SDK's own stream waits as long)
 _MESSAGE_OVERHEAD_TOKENS = 4
 
 
@@ -288,6 +292,18 @@ def _public_url(url: str) -> str:
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+async def _read_to_end(lines: AsyncIterator[str]) -> None:
+    """Read what follows ``[DONE]`` (the body's closing chunk) so the HTTP/1.1 connection goes back to the
+    pool: a streamed response left unread is closed, and every later request would connect anew. Bounded by
+    ``DRAIN_TIMEOUT_S``; the reply is complete already, so a failure here only costs the connection."""
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            async for _ in lines:
+                pass
+    except (TimeoutError, httpx2.HTTPError, httpx2.StreamError):
+        pass
 
 
 class LLMClient:
@@ -546,11 +562,13 @@ class LLMClient:
             model = ""
             prompt_tokens: int | None = None
             completion_tokens: int | None = None
-            async for line in response.iter_lines():
+            lines = response.iter_lines()
+            async for line in lines:
                 if not line.startswith("data:"):
                     continue
                 payload = line[5:].strip()
                 if payload == "[DONE]":
+                    await _read_to_end(lines)
                     break
                 try:
                     chunk = json.loads(payload)

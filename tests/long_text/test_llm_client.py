@@ -281,6 +281,18 @@ async def test_a_non_sse_answer_to_a_streaming_request_falls_back_to_plain_reque
     assert [r.stream for r in server.requests] == [True, False]
 
 
+@pytest.mark.parametrize("streaming", [True, False])
+async def test_consecutive_completions_share_one_kept_alive_connection(
+    make_client: ClientFactory, server: FakeOpenAIServer, streaming: bool
+) -> None:
+    client = make_client(streaming=streaming)
+    for _ in range(3):
+        result = await client.complete(_messages(), max_tokens=200)
+        assert result.text == clean_text(SOURCE) and result.streamed is streaming
+    assert len(server.requests) == 3
+    assert server.connections == 1
+
+
 async def test_auth_failure_stops_at_once_and_never_reveals_the_key(
     make_client: ClientFactory, server: FakeOpenAIServer, recorder: Recorder
 ) -> None:
