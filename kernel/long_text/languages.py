@@ -186,8 +186,8 @@ def weighted_length(text: str) -> float:
 
 def guess_latin_language(text: str, *, min_hits: int = 5) -> str | None:
     """The Latin-script language whose function words dominate ``text`` (None when unsure)."""
-    words = [word.lower() for word in _WORD.findall(text)]
-    scores = {lang: sum(1 for word in words if word in stop) for lang, stop in _STOPWORDS.items()}
+    words = Counter(word.lower() for word in _WORD.findall(text))
+    scores = {lang: sum(words[word] for word in stop if word in words) for lang, stop in _STOPWORDS.items()}
     best, hits = max(scores.items(), key=lambda item: item[1])
     if hits < min_hits:
         return None
