@@ -13,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Literal
 
 Script = Literal["latin", "cjk", "hangul", "cyrillic", "greek", "arabic", "hebrew", "devanagari", "thai"]
@@ -107,23 +108,29 @@ def script_of(char: str) -> Script | None:
     return None
 
 
+def _letter_counts(text: str) -> dict[str, int]:
+    """How often each distinct letter occurs, in order of first occurrence. The checks below look at
+    each distinct character once instead of at every character of a chunk (verification runs per answer)."""
+    return {char: count for char, count in Counter(text).items() if char.isalpha()}
+
+
 def script_counts(text: str) -> dict[Script, int]:
     counts: dict[Script, int] = {}
-    for char in text:
-        if not char.isalpha():
-            continue
+    for char, count in _letter_counts(text).items():
         script = script_of(char)
         if script is not None:
-            counts[script] = counts.get(script, 0) + 1
+            counts[script] = counts.get(script, 0) + count
     return counts
 
 
 def script_share(text: str, script: Script) -> float:
     """Share of the text's letters written in ``script`` (0.0 when the text has no letters)."""
-    letters = sum(1 for char in text if char.isalpha())
-    if not letters:
+    letters = _letter_counts(text)
+    total = sum(letters.values())
+    if not total:
         return 0.0
-    return script_counts(text).get(script, 0) / letters
+    in_script = sum(count for char, count in letters.items() if script_of(char) == script)
+    return in_script / total
 
 
 def dominant_script(text: str) -> Script | None:
@@ -164,23 +171,23 @@ def language_label(code: str | None) -> str:
 def weighted_length(text: str) -> float:
     """Length in Latin-letter equivalents: whitespace is free, a Han/kana char counts 3, Hangul 2."""
     total = 0.0
-    for char in text:
+    for char, count in Counter(text).items():  # weights are whole numbers: the sum is exact in any order
         if char.isspace():
             continue
         script = script_of(char) if char.isalpha() else None
         if script == "cjk":
-            total += _CJK_WEIGHT
+            total += _CJK_WEIGHT * count
         elif script == "hangul":
-            total += _HANGUL_WEIGHT
+            total += _HANGUL_WEIGHT * count
         else:
-            total += 1.0
+            total += count
     return total
 
 
 def guess_latin_language(text: str, *, min_hits: int = 5) -> str | None:
     """The Latin-script language whose function words dominate ``text`` (None when unsure)."""
-    words = [word.lower() for word in _WORD.findall(text)]
-    scores = {lang: sum(1 for word in words if word in stop) for lang, stop in _STOPWORDS.items()}
+    words = Counter(word.lower() for word in _WORD.findall(text))
+    scores = {lang: sum(words[word] for word in stop if word in words) for lang, stop in _STOPWORDS.items()}
     best, hits = max(scores.items(), key=lambda item: item[1])
     if hits < min_hits:
         return None

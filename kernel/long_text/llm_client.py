@@ -26,11 +26,15 @@ Invariants:
 - Streaming is used when ``profile.streaming``; if the server rejects it (a 4xx mentioning ``stream``)
   or answers a streaming request with something that is not SSE, the client switches to non-streaming
   for this call and every later one (the switch is not counted as a retry, but the extra request is).
+  A streamed body is read to its end after ``[DONE]`` (briefly bounded), so its keep-alive connection
+  serves the next request instead of being closed.
 - Usage comes from the server; if it is missing it is estimated with ``count_tokens`` and the result
   says ``usage_estimated``.
 - Safe for many concurrent asyncio tasks: counters change only between awaits. Rate limiting is
   reported through ``on_event`` (``category == "rate_limit"``) so the caller can lower its concurrency.
 - The API key never appears in events, errors or results; server messages are redacted before use.
+- TLS is verified as the SDK does by default; the context (the CA store) is loaded once per process and
+  shared by every client (``shared_tls_context``).
 - Waiting goes through the injected ``sleep``; jitter through the injected ``rng``.
 """
 
@@ -38,16 +42,20 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import logging
+import os
 import random
+import ssl
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx2
 import openai
 from pydantic import BaseModel, ConfigDict
 
@@ -123,6 +131,7 @@ _NO_KEY_PLACEHOLDER = "sk-no-key-required"
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 30.0
 MAX_WAIT_S = 120.0
+DRAIN_TIMEOUT_S = 0.1  # reading the rest of a streamed body after [DONE] (the SDK's own stream waits as long)
 _MESSAGE_OVERHEAD_TOKENS = 4
 
 
@@ -290,6 +299,30 @@ def _public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def shared_tls_context() -> ssl.SSLContext:
+    """The verifying TLS context the SDK would build for each client (system CA store, or
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), built once per process and per those two settings: loading the
+    CA store takes about 20 ms, which every chunk pass and every titles request paid before connecting."""
+    return _tls_context_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx2.create_ssl_context()  # reads the same two variables: the arguments key the cache
+
+
+async def _read_to_end(lines: AsyncIterator[str]) -> None:
+    """Read what follows ``[DONE]`` (the body's closing chunk) so the HTTP/1.1 connection goes back to the
+    pool: a streamed response left unread is closed, and every later request would connect anew. Bounded by
+    ``DRAIN_TIMEOUT_S``; the reply is complete already, so a failure here only costs the connection."""
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            async for _ in lines:
+                pass
+    except (TimeoutError, httpx2.HTTPError, httpx2.StreamError):
+        pass
+
+
 class LLMClient:
     """Async chat-completion client for one LLM profile; share one instance between concurrent tasks."""
 
@@ -322,6 +355,9 @@ class LLMClient:
             api_key=self._api_key or _NO_KEY_PLACEHOLDER,
             timeout=profile.timeout_seconds,
             max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(
+                base_url=profile.base_url, timeout=profile.timeout_seconds, verify=shared_tls_context()
+            ),
         )
         self._usage: Counter[str] = Counter(
             requests=0, prompt_tokens=0, completion_tokens=0, retries=0, rate_limited=0, errors=0
@@ -546,11 +582,13 @@ class LLMClient:
             model = ""
             prompt_tokens: int | None = None
             completion_tokens: int | None = None
-            async for line in response.iter_lines():
+            lines = response.iter_lines()
+            async for line in lines:
                 if not line.startswith("data:"):
                     continue
                 payload = line[5:].strip()
                 if payload == "[DONE]":
+                    await _read_to_end(lines)
                     break
                 try:
                     chunk = json.loads(payload)

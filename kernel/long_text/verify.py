@@ -115,7 +115,7 @@ def _ngram_counts(tokens: list[str], size: int) -> Counter[tuple[str, ...]]:
 
 
 def _squash(text: str) -> str:
-    return "".join(char for char in text.lower() if char.isalnum())
+    return "".join(filter(str.isalnum, text.lower()))
 
 
 def _similarity(left: str, right: str) -> float:
@@ -125,13 +125,15 @@ def _similarity(left: str, right: str) -> float:
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def _at_least_similar(left: str, right: str, threshold: float) -> bool:
-    """``_similarity(left, right) >= threshold``, ruling most pairs out with the matcher's cheap upper bounds."""
-    a, b = _squash(left), _squash(right)
+def _squashed_at_least_similar(a: str, b: str, threshold: float) -> bool:
+    """``_similarity >= threshold`` for two squashed texts, ruling most pairs out with cheap upper bounds
+    first: the length bound (the matcher's ``real_quick_ratio``) before a matcher is even built."""
     if not a or not b:
         return threshold <= 0.0
+    if 2.0 * min(len(a), len(b)) / (len(a) + len(b)) < threshold:
+        return False
     matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+    return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
 
 
 def _violation(code: ViolationCode, detail: str, remedy: Remedy = "repair") -> Violation:
@@ -383,13 +385,19 @@ def _check_context_copy(
         (sentences[-1], source_sentences[-1], range(chunk.core_end, chunk.context_after_end), "after"),
     ]
     for output_sentence, source_sentence, context_range, side in checks:
+        output_squashed = _squash(output_sentence)
+        like_source: bool | None = None  # whether the output sentence is the source's own, once needed
         for index in context_range:
-            context_sentence = polish_sentence(doc.sentences[index].text, doc.language)
-            if (
-                len(_squash(context_sentence)) >= SEAM_MIN_CHARS
-                and _at_least_similar(output_sentence, context_sentence, CONTEXT_COPY_SIMILARITY)
-                and not _at_least_similar(output_sentence, source_sentence, CONTEXT_COPY_SIMILARITY)
+            context_squashed = _squash(polish_sentence(doc.sentences[index].text, doc.language))
+            if len(context_squashed) < SEAM_MIN_CHARS or not _squashed_at_least_similar(
+                output_squashed, context_squashed, CONTEXT_COPY_SIMILARITY
             ):
+                continue
+            if like_source is None:
+                like_source = _squashed_at_least_similar(
+                    output_squashed, _squash(source_sentence), CONTEXT_COPY_SIMILARITY
+                )
+            if not like_source:
                 return [
                     _violation(
                         "seam_duplicate",

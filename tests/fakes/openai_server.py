@@ -19,7 +19,8 @@ turns are lost); ``split_paragraphs`` (a good answer with a paragraph break afte
 ``no_stream`` (400 for stream=true);
 ``no_sse`` (plain JSON even for stream=true); ``auth`` (401).
 
-Every request is recorded in ``requests``; ``max_in_flight`` is the peak number handled at once.
+Every request is recorded in ``requests``; ``max_in_flight`` is the peak number handled at once;
+``connections`` counts the TCP connections accepted (keep-alive reuse shows as fewer than requests).
 Usage numbers are characters / 4. Run it by hand:
 ``python -m tests.fakes.openai_server --port 8766 --behaviour clean``; it prints one JSON line with
 ``base_url`` on stdout.
@@ -326,6 +327,7 @@ class FakeOpenAIServer:
         self._requests: list[RecordedRequest] = []
         self._in_flight = 0
         self.max_in_flight = 0
+        self.connections = 0
         self._lock = threading.Condition()
         handler = type("BoundHandler", (_Handler,), {"fake": self})
         self._server = _Server(("127.0.0.1", port), handler)
@@ -371,6 +373,10 @@ class FakeOpenAIServer:
                         rule.remaining -= 1
                     return rule.behaviour
             return self._queue.pop(0) if self._queue else self.default
+
+    def connected(self) -> None:
+        with self._lock:
+            self.connections += 1
 
     def enter(self) -> None:
         with self._lock:
@@ -441,9 +447,17 @@ _ERRORS: dict[str, tuple[int, str, str, str | None, str | None]] = {  # status, 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAIServer
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as real servers set it: the headers and the body go out in two writes, and with Nagle's
+    # algorithm the body waits for the client's delayed ACK of the headers (40 ms on Linux) on every reply
+    # of a kept-alive connection, which would be charged to the client under test.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read ``requests`` instead
         return
+
+    def setup(self) -> None:  # once per accepted connection; requests on it follow in ``handle``
+        super().setup()
+        self.fake.connected()
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") != "/v1/models":

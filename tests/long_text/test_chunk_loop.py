@@ -10,6 +10,7 @@ import json
 import random
 import re
 import shutil
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,6 +226,26 @@ def test_rate_limiting_reduces_concurrency(tmp_path: Path, media: Path) -> None:
         finished = run_to_end(make_api(tmp_path, server, concurrency=4), media)
     assert finished.transform["usage"]["concurrency_reductions"] >= 1
     assert_every_sentence_exactly_once(finished.article, SENTENCES)
+
+
+def test_the_loop_starts_at_full_concurrency_and_never_exceeds_it(tmp_path: Path, media: Path) -> None:
+    with FakeOpenAIServer(behaviour="hold", max_hang_s=30) as server:
+        api = make_api(tmp_path, server, concurrency=4, context_window=1024, max_output_tokens=256, timeout_seconds=60.0)
+        finished: list[Finished] = []
+        runner = threading.Thread(target=lambda: finished.append(run_to_end(api, media)))
+        runner.start()
+        try:
+            # Held requests are recorded only when they are answered: four arriving before any answer were
+            # in flight at once, from the first chunks on.
+            assert server.wait_for_requests(4, timeout=20)
+            assert server.requests == []
+        finally:
+            server.release_held()
+            runner.join(timeout=60)
+    assert len(chunk_states(finished[0])) > 4
+    assert server.max_in_flight == 4
+    assert finished[0].transform["usage"]["peak_concurrency"] == 4
+    assert_every_sentence_exactly_once(finished[0].article, SENTENCES)
 
 
 @pytest.mark.parametrize("target", ["zh-Hans", "de"])

@@ -6,10 +6,12 @@ import asyncio
 import random
 import re
 import socket
+import ssl
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -29,6 +31,7 @@ from kernel.long_text.llm_client import (
     backoff_delay,
     classify_exception,
     parse_retry_after,
+    shared_tls_context,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, clean_text
 
@@ -279,6 +282,32 @@ async def test_a_non_sse_answer_to_a_streaming_request_falls_back_to_plain_reque
     result = await client.complete(_messages(), max_tokens=200)
     assert result.text == clean_text(SOURCE) and not client.streaming
     assert [r.stream for r in server.requests] == [True, False]
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+async def test_consecutive_completions_share_one_kept_alive_connection(
+    make_client: ClientFactory, server: FakeOpenAIServer, streaming: bool
+) -> None:
+    client = make_client(streaming=streaming)
+    for _ in range(3):
+        result = await client.complete(_messages(), max_tokens=200)
+        assert result.text == clean_text(SOURCE) and result.streamed is streaming
+    assert len(server.requests) == 3
+    assert server.connections == 1
+
+
+def test_clients_share_one_verifying_tls_context_per_certificate_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    default = shared_tls_context()
+    assert shared_tls_context() is default
+    assert default.verify_mode == ssl.CERT_REQUIRED and default.check_hostname
+    cafile = ssl.get_default_verify_paths().openssl_cafile
+    if not Path(cafile).is_file():
+        pytest.skip("no system CA file to point SSL_CERT_FILE at")
+    monkeypatch.setenv("SSL_CERT_FILE", cafile)
+    chosen = shared_tls_context()
+    assert chosen is not default and chosen.verify_mode == ssl.CERT_REQUIRED
 
 
 async def test_auth_failure_stops_at_once_and_never_reveals_the_key(
