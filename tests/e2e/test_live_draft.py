@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kernel.source.audio import ffmpeg_exe
 from tests.e2e.conftest import cli
-from tests.e2e.test_overlap import UTTERANCES, run_env
+from tests.e2e.test_overlap import UTTERANCES, run_env, tone
 from tests.fakes.deepgram_server import FakeDeepgramServer
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -46,9 +45,7 @@ def wait_for_windows(run_id: str, home: Path, env: dict[str, str], windows: int,
 
 
 def test_the_draft_grows_part_by_part_while_recognition_runs(tmp_path: Path) -> None:
-    media = tmp_path / "talk.m4a"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=220:duration={SECONDS}",
-                    "-ac", "1", "-ar", "16000", "-c:a", "aac", "-b:a", "32k", str(media)], check=True)
+    media = tone(tmp_path / "talk.m4a", SECONDS)
     home = tmp_path / "home"
     with FakeDeepgramServer(utterances=UTTERANCES) as deepgram, FakeOpenAIServer() as llm:
         env = run_env(home, deepgram, llm)

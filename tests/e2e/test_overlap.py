@@ -51,14 +51,16 @@ concurrency = 4
 """
 
 
+def tone(media: Path, seconds: float) -> Path:
+    """``seconds`` of a quiet tone at ``media``: the Deepgram-shaped server supplies the words."""
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=220:duration={seconds}",
+                    "-ac", "1", "-ar", "16000", "-c:a", "aac", "-b:a", "32k", str(media)], check=True)
+    return media
+
+
 @pytest.fixture(scope="module")
 def long_talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Fifteen minutes of audio (a quiet tone: the Deepgram-shaped server supplies the words)."""
-    media = tmp_path_factory.mktemp("media") / "lecture.m4a"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    f"sine=frequency=220:duration={MINUTES * 60}", "-ac", "1", "-ar", "16000", "-c:a", "aac",
-                    "-b:a", "32k", str(media)], check=True)
-    return media
+    return tone(tmp_path_factory.mktemp("media") / "lecture.m4a", MINUTES * 60)
 
 
 @pytest.fixture
